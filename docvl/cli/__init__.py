@@ -1,0 +1,1 @@
+"""The docvl command line (Typer). Importing it must not import torch."""

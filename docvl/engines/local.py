@@ -1,0 +1,213 @@
+"""The local engine: Qwen2-VL family checkpoints through transformers, on CPU or CUDA GPUs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..budget import Budget
+from ..errors import EngineError, UsageError, short_reason
+from . import Generation, Request, family_of
+
+
+@dataclass
+class LocalOptions:
+    model: str
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    dtype: str = "auto"  # auto | bfloat16 | float16 | float32
+    quant: str = "none"  # none | 8bit | 4bit
+    gpus: int | None = None  # shard over this many GPUs with device_map
+    max_memory: str | None = None  # "0=20GiB,1=20GiB[,cpu=64GiB]"
+    max_new_tokens: int = 1024
+    min_new_tokens: int | None = None  # benchmarks pin the output length
+    trust_remote_code: bool = False
+
+
+def parse_max_memory(spec: str) -> dict:
+    caps = {}
+    for part in spec.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not value.strip():
+            raise UsageError(f"--max-memory: cannot read {part!r}; use e.g. 0=20GiB,1=20GiB")
+        key = key.strip()
+        caps[int(key) if key.isdigit() else key] = value.strip()
+    return caps
+
+
+class LocalEngine:
+    """Loads the model once; `generate` runs one batch with left padding and greedy decoding."""
+
+    name = "local"
+
+    def __init__(self, options: LocalOptions, budget: Budget):
+        self.options = options
+        self.budget = budget
+        self.model_name = options.model
+        import torch
+        from transformers.utils import logging as hf_logging
+
+        # stderr carries docvl's own messages; transformers' loading bars and notices are noise there.
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        self._torch = torch
+        self.device = self._pick_device(options.device)
+        self.dtype = self._pick_dtype(options.dtype)
+        self._check_quant()
+        config = self._load("config")
+        self.family = family_of(getattr(config, "model_type", ""))
+        self.processor = self._load("processor")
+        # Decoder-only batching needs left padding so every row's last token is its prompt's end.
+        self.processor.tokenizer.padding_side = "left"
+        self.model = self._load("model")
+        self.model.eval()
+        tok = self.processor.tokenizer
+        self.image_token_id = tok.convert_tokens_to_ids("<|image_pad|>")
+        gen = getattr(self.model, "generation_config", None)
+        eos = getattr(gen, "eos_token_id", None) or tok.eos_token_id
+        self.stop_ids = set(eos if isinstance(eos, list) else [eos])
+        self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else next(iter(self.stop_ids))
+        self.stop_ids.add(self.pad_id)
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _pick_device(self, device: str) -> str:
+        torch = self._torch
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise UsageError("--device cuda: no CUDA GPU is visible to PyTorch; use --device cpu")
+        if device == "mps" and not torch.backends.mps.is_available():
+            raise UsageError("--device mps: Apple's Metal backend is not available here")
+        return device
+
+    def _pick_dtype(self, dtype: str):
+        torch = self._torch
+        if dtype == "auto":
+            # bf16 is what Qwen2-VL was trained in; CPUs run float32 faster and more accurately.
+            return torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        table = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
+                 "fp16": torch.float16, "float32": torch.float32, "fp32": torch.float32}
+        if dtype not in table:
+            raise UsageError(f"--dtype {dtype}: use auto, bfloat16, float16 or float32")
+        return table[dtype]
+
+    def _check_quant(self) -> None:
+        quant = self.options.quant
+        if quant == "none":
+            return
+        if quant not in ("8bit", "4bit"):
+            raise UsageError(f"--quant {quant}: use none, 8bit or 4bit")
+        if self.device == "mps":
+            raise UsageError("--quant needs CUDA or the CPU; bitsandbytes does not run on Apple's mps")
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "--quant needs bitsandbytes: pip install 'docvl[quant]'"
+            ) from None
+
+    def _quantization_config(self):
+        from transformers import BitsAndBytesConfig
+
+        # The vision tower and lm_head stay in full precision: the ViT's patch embeddings and its
+        # few layers carry every character's shape (quantizing them costs OCR accuracy for little
+        # memory), and lm_head shares its weights with the token embeddings in the 2B model.
+        # transformers matches these from the start of a module's name: "model.visual" in 5.x,
+        # "visual" in checkpoints laid out as in 4.x.
+        skip = ["model.visual", "visual", "lm_head"]
+        if self.options.quant == "8bit":
+            return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=self.dtype,
+            bnb_4bit_use_double_quant=True,
+            llm_int8_skip_modules=skip,
+        )
+
+    def _device_map(self):
+        o = self.options
+        if o.gpus or o.max_memory:
+            if not self.device.startswith("cuda"):
+                raise UsageError("--gpus and --max-memory shard over CUDA GPUs; none is in use")
+            available = self._torch.cuda.device_count()
+            if o.gpus and o.gpus > available:
+                raise UsageError(f"--gpus {o.gpus}: only {available} CUDA GPU(s) visible")
+            caps = parse_max_memory(o.max_memory) if o.max_memory else {}
+            if o.gpus:
+                caps = {k: v for k, v in caps.items() if not isinstance(k, int) or k < o.gpus}
+                for i in range(o.gpus):
+                    caps.setdefault(i, f"{self._torch.cuda.get_device_properties(i).total_memory // 2**30}GiB")
+            return {"device_map": "auto", "max_memory": caps}
+        return {"device_map": self.device}
+
+    def _load(self, what: str):
+        from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+
+        name = self.options.model
+        trc = self.options.trust_remote_code
+        try:
+            if what == "config":
+                return AutoConfig.from_pretrained(name, trust_remote_code=trc)
+            if what == "processor":
+                return AutoProcessor.from_pretrained(name, trust_remote_code=trc)
+            kwargs = {"dtype": self.dtype, "trust_remote_code": trc, **self._device_map()}
+            if self.options.quant != "none":
+                kwargs["quantization_config"] = self._quantization_config()
+            return AutoModelForImageTextToText.from_pretrained(name, **kwargs)
+        except (UsageError, EngineError):
+            raise
+        except OSError as e:
+            raise EngineError(
+                f"model {name!r} is not available here ({short_reason(e)}); download it on a connected "
+                f"machine with `hf download {name}` or pass --model /path/to/checkpoint"
+            ) from None
+        except Exception as e:
+            raise EngineError(f"model {name!r} could not be loaded: {short_reason(e)}") from None
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def chat_text(self, prompt: str) -> str:
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
+        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def generate(self, requests: list[Request]) -> list[Generation]:
+        torch = self._torch
+        start = time.perf_counter()
+        size = {"shortest_edge": self.budget.min_pixels, "longest_edge": self.budget.max_pixels}
+        inputs = self.processor(
+            text=[self.chat_text(r.prompt) for r in requests],
+            images=[r.image for r in requests],
+            padding=True,
+            return_tensors="pt",
+            size=size,
+        )
+        first_device = next(self.model.parameters()).device
+        inputs = inputs.to(first_device)
+        kwargs = {"max_new_tokens": self.options.max_new_tokens, "do_sample": False,
+                  "pad_token_id": self.pad_id}
+        if self.options.min_new_tokens:
+            kwargs["min_new_tokens"] = self.options.min_new_tokens
+        try:
+            with torch.inference_mode():
+                out = self.model.generate(**inputs, **kwargs)
+        except torch.OutOfMemoryError:
+            raise EngineError(
+                "CUDA out of memory; lower --batch-size or --max-pixels, or use --quant 4bit"
+            ) from None
+        seconds = (time.perf_counter() - start) / len(requests)
+        prompt_len = inputs["input_ids"].shape[1]
+        results = []
+        for row, ids in enumerate(inputs["input_ids"]):
+            new = out[row, prompt_len:].tolist()
+            end = next((i for i, t in enumerate(new) if t in self.stop_ids), len(new))
+            text = self.processor.tokenizer.decode(new[:end], skip_special_tokens=False)
+            results.append(Generation(
+                text=text,
+                prompt_tokens=int(inputs["attention_mask"][row].sum()),
+                # The stop token counts as generated, as servers count it.
+                completion_tokens=min(end + 1, len(new)),
+                visual_tokens=int((ids == self.image_token_id).sum()),
+                seconds=seconds,
+            ))
+        return results

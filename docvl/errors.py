@@ -1,0 +1,42 @@
+"""Typed errors, each mapped to a documented process exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    PARTIAL = 1  # some pages or files failed; the rest were written
+    USAGE = 2  # bad options (Typer/Click use 2 as well)
+    INPUT = 3  # an input could not be read: missing, not a document, encrypted, broken
+    ENGINE = 4  # the model or server could not be loaded or run
+    INTERRUPTED = 130  # Ctrl-C; what finished was written
+
+
+class DocvlError(Exception):
+    """An error with a one-line message for the user and an exit code."""
+
+    code = ExitCode.INPUT
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(DocvlError):
+    code = ExitCode.INPUT
+
+
+class UsageError(DocvlError):
+    code = ExitCode.USAGE
+
+
+class EngineError(DocvlError):
+    code = ExitCode.ENGINE
+
+
+def short_reason(e: BaseException) -> str:
+    """The first line of an exception's message, for one-line errors."""
+    text = str(e).strip().splitlines()
+    return text[0][:160] if text else type(e).__name__

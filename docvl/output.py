@@ -1,0 +1,81 @@
+"""Writers: JSON (one document, or a list for several), JSONL (a document a line), text.
+
+Files are written atomically (temp file in the same folder, then rename), so a reader or a killed
+run never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterable, TextIO
+
+
+def dumps(record: dict, indent: int | None = None) -> str:
+    # ensure_ascii=False keeps Korean or Arabic text readable; JSON stays valid whatever the model wrote.
+    return json.dumps(record, ensure_ascii=False, indent=indent)
+
+
+def as_text(record: dict) -> str:
+    parts = []
+    for page in record.get("pages", []):
+        if page.get("status") == "ok":
+            parts.append(page.get("text", ""))
+        else:
+            parts.append(f"[page {page.get('page')} failed: {page.get('error')}]")
+    return "\f\n".join(parts) + "\n"
+
+
+def atomic_write(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class DocumentSink:
+    """Collects or streams document records in one format, to stdout or a file."""
+
+    def __init__(self, fmt: str, out: str | None, stream: TextIO | None = None):
+        self.fmt = fmt
+        self.out = None if out in (None, "-") else out
+        self.stream = stream or sys.stdout
+        self.records: list[dict] = []
+
+    def add(self, record: dict) -> None:
+        if self.fmt == "jsonl" and self.out is None:
+            # Pipelines see each document as soon as it is done.
+            self.stream.write(dumps(record) + "\n")
+            self.stream.flush()
+        else:
+            self.records.append(record)
+
+    def close(self) -> None:
+        text = self.render(self.records)
+        if text is None:
+            return
+        if self.out is None:
+            self.stream.write(text)
+            self.stream.flush()
+        else:
+            atomic_write(self.out, text)
+
+    def render(self, records: Iterable[dict]) -> str | None:
+        records = list(records)
+        if self.fmt == "jsonl":
+            return None if self.out is None else "".join(dumps(r) + "\n" for r in records)
+        if self.fmt == "text":
+            return "".join(as_text(r) for r in records)
+        body = records[0] if len(records) == 1 else records
+        return dumps(body, indent=2) + "\n"

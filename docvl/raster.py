@@ -1,0 +1,153 @@
+"""One page -> one PageImage at native resolution, bounded by the pixel budget.
+
+A scanned page (one image covering the page) is planned at that image's own DPI; a vector page at the
+DPI that fills the budget. Both are then sized by smart_resize and rendered straight to that size, so
+the budget applies before any full-size allocation and the model's processor never resizes again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PIL import Image
+
+from .budget import Budget, smart_resize, visual_tokens
+from .errors import InputError, short_reason
+from .sources import Document
+
+# An image covering this share of the page makes the page a scan.
+SCAN_COVERAGE = 0.85
+
+
+@dataclass
+class PageImage:
+    source: str
+    page: int  # 1-based
+    image: Image.Image
+    width_pt: float  # page as displayed (rotation applied)
+    height_pt: float
+    rotation: int
+    dpi: float  # resolution of the rendered image
+    scan_dpi: float | None  # the embedded scan's own resolution, if the page is a scan
+
+    @property
+    def width_px(self) -> int:
+        return self.image.width
+
+    @property
+    def height_px(self) -> int:
+        return self.image.height
+
+    @property
+    def visual_tokens(self) -> int:
+        return visual_tokens(self.height_px, self.width_px)
+
+    def px_to_pt(self, box: list[float]) -> list[float]:
+        """A pixel box of the rendered image -> PDF points, top-left origin of the displayed page."""
+        sx = self.width_pt / self.width_px
+        sy = self.height_pt / self.height_px
+        x0, y0, x1, y1 = box
+        return [x0 * sx, y0 * sy, x1 * sx, y1 * sy]
+
+    def pt_to_px(self, box: list[float]) -> list[float]:
+        sx = self.width_px / self.width_pt
+        sy = self.height_px / self.height_pt
+        x0, y0, x1, y1 = box
+        return [x0 * sx, y0 * sy, x1 * sx, y1 * sy]
+
+    def describe(self) -> dict:
+        """The page's geometry as it appears in every output record."""
+        return {
+            "width_pt": round(self.width_pt, 2),
+            "height_pt": round(self.height_pt, 2),
+            "rotation": self.rotation,
+            "width_px": self.width_px,
+            "height_px": self.height_px,
+            "dpi": round(self.dpi, 2),
+            "scan_dpi": None if self.scan_dpi is None else round(self.scan_dpi, 2),
+            "visual_tokens": self.visual_tokens,
+        }
+
+
+def plan_size(width_pt: float, height_pt: float, native_dpi: float | None, budget: Budget) -> tuple[int, int]:
+    """Pixel (height, width) for a page: native DPI for scans, the budget's fill for vector pages."""
+    if native_dpi is None:
+        native_dpi = 72.0 * math.sqrt(budget.max_pixels / (width_pt * height_pt))
+    return smart_resize(
+        max(1, round(height_pt * native_dpi / 72.0)), max(1, round(width_pt * native_dpi / 72.0)), budget
+    )
+
+
+def scan_dpi(page) -> float | None:
+    """The resolution of the image that covers the page, if the page is a scan."""
+    area = abs(page.rect)
+    if area <= 0:
+        return None
+    best = None
+    for info in page.get_image_info():
+        x0, y0, x1, y1 = info["bbox"]
+        shown = abs(x1 - x0) * abs(y1 - y0)
+        if shown >= SCAN_COVERAGE * area and info["width"] > 0 and info["height"] > 0:
+            dpi = 72.0 * math.sqrt(info["width"] * info["height"] / shown)
+            best = max(best or 0.0, dpi)
+    return best
+
+
+def page_geometry(doc: Document, number: int) -> tuple[float, float, int, float | None]:
+    """(width_pt, height_pt, rotation, scan_dpi) of page `number` (1-based), without rendering it."""
+    if doc.kind == "pdf":
+        page = doc.handle[number - 1]
+        r = page.rect
+        return r.width, r.height, page.rotation, scan_dpi(page)
+    img = doc.handle
+    img.seek(number - 1)
+    dpi = _image_dpi(img)
+    return img.width * 72.0 / dpi, img.height * 72.0 / dpi, 0, dpi
+
+
+def _image_dpi(img: Image.Image) -> float:
+    dpi = img.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        value = 0.0
+    # Files without a resolution (or with a nonsense one) are taken as 72 DPI: 1 px = 1 pt.
+    return value if 10.0 <= value <= 10000.0 else 72.0
+
+
+def render_page(doc: Document, number: int, budget: Budget) -> PageImage:
+    """Render page `number` (1-based) of an opened document inside the budget."""
+    try:
+        width_pt, height_pt, rotation, native = page_geometry(doc, number)
+        if width_pt <= 0 or height_pt <= 0:
+            raise InputError(f"{doc.path}: page {number} has no area")
+        h, w = plan_size(width_pt, height_pt, native, budget)
+        image = _render_pdf(doc, number, w, h) if doc.kind == "pdf" else _render_image(doc, number, w, h)
+    except InputError:
+        raise
+    except Exception as e:
+        raise InputError(f"{doc.path}: page {number} cannot be rendered ({short_reason(e)})") from None
+    dpi = 72.0 * math.sqrt((w * h) / (width_pt * height_pt))
+    return PageImage(doc.path, number, image, width_pt, height_pt, rotation, dpi, native)
+
+
+def _render_pdf(doc: Document, number: int, w: int, h: int) -> Image.Image:
+    import pymupdf
+
+    page = doc.handle[number - 1]
+    r = page.rect
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(w / r.width, h / r.height), alpha=False, colorspace="rgb")
+    image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+    # The transformed rectangle can round to one pixel more or less than planned.
+    return image if image.size == (w, h) else image.resize((w, h), Image.Resampling.BICUBIC)
+
+
+def _render_image(doc: Document, number: int, w: int, h: int) -> Image.Image:
+    img = doc.handle
+    img.seek(number - 1)
+    # JPEG can decode at 1/2, 1/4, 1/8 scale: never decode more pixels than needed.
+    img.draft("RGB", (w, h))
+    frame = img.convert("RGB")
+    return frame if frame.size == (w, h) else frame.resize((w, h), Image.Resampling.BICUBIC)
+

@@ -1,0 +1,38 @@
+"""bitsandbytes 8-bit and 4-bit load the tiny checkpoint on CPU and generate."""
+
+import sys
+
+import pytest
+from PIL import Image
+
+from docvl.budget import Budget
+from docvl.engines import Request
+from docvl.engines.local import LocalEngine, LocalOptions
+from docvl.errors import UsageError
+
+pytest.importorskip("bitsandbytes")
+BUDGET = Budget(64 * 784, 128 * 784)
+
+
+@pytest.mark.parametrize("quant, weight_type", [("8bit", "Linear8bitLt"), ("4bit", "Linear4bit")])
+def test_quantized_tiny_model_generates_on_cpu(tiny_model, quant, weight_type):
+    engine = LocalEngine(LocalOptions(model=str(tiny_model), quant=quant, device="cpu", max_new_tokens=4), BUDGET)
+    layers = {type(m).__name__ for name, m in engine.model.named_modules() if "language_model" in name}
+    assert weight_type in layers
+    # The vision tower and lm_head stay unquantized.
+    vision = {type(m).__name__ for name, m in engine.model.named_modules() if "visual" in name}
+    assert weight_type not in vision
+    assert type(engine.model.lm_head).__name__ == "Linear"
+    [gen] = engine.generate([Request(Image.new("RGB", (28 * 10, 28 * 8), "white"), "Read the text.")])
+    assert 1 <= gen.completion_tokens <= 4 and gen.visual_tokens == 80
+
+
+def test_quant_without_bitsandbytes_says_how_to_install(tiny_model, monkeypatch):
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)
+    with pytest.raises(UsageError, match=r"docvl\[quant\]"):
+        LocalEngine(LocalOptions(model=str(tiny_model), quant="4bit", device="cpu"), BUDGET)
+
+
+def test_unknown_quant_is_a_usage_error(tiny_model):
+    with pytest.raises(UsageError, match="none, 8bit or 4bit"):
+        LocalEngine(LocalOptions(model=str(tiny_model), quant="3bit", device="cpu"), BUDGET)
