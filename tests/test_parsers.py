@@ -148,6 +148,12 @@ def test_cells_keep_line_breaks_and_drop_inline_markup():
     assert table["rows"] == [["ACME Ltd.\nMain St. 1"]]
 
 
+def test_a_bbox_of_other_than_four_finite_numbers_is_no_bbox():
+    for attrs in ('data-bbox="1 2 3"', 'data-bbox="' + "9" * 400 + ' 0 1 1"', "data-bbox=''"):
+        [table], _ = parse_tables(f"<table {attrs}><tr><td>a</td></tr></table>")
+        assert table["bbox"] is None and table["rows"] == [["a"]]
+
+
 def test_no_table_no_warning():
     assert parse_tables("The page has no table.") == ([], [])
 

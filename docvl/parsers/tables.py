@@ -8,6 +8,7 @@ to the table's width, and the header is flattened to one name per column.
 from __future__ import annotations
 
 import html
+import math
 import re
 
 from .text import clean_answer
@@ -129,7 +130,7 @@ def _html_tables(text: str, warnings: list[str]) -> tuple[list[tuple[int, dict]]
 def _bbox(attrs: str) -> list[float] | None:
     m = _BBOX.search(attrs)
     numbers = [float(n) for n in _NUMBER.findall(m.group(1))] if m else []
-    return numbers if len(numbers) == 4 else None
+    return numbers if len(numbers) == 4 and all(math.isfinite(v) for v in numbers) else None
 
 
 def _cell_text(parts: list[str]) -> str:
