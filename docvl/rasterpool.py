@@ -9,9 +9,11 @@ and never write to docvl's stdout.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -108,6 +110,22 @@ def _do(job: Job, docs: OrderedDict, budget: Budget, answer_page):
     return ("page", page, time.perf_counter() - start)
 
 
+@contextlib.contextmanager
+def _main_hidden():
+    """Start a worker without it importing the parent's __main__ (as spawn and forkserver do): workers
+    need only this module, and a script that calls docvl without an `if __name__ == "__main__"` guard
+    would otherwise run again in every worker."""
+    main = sys.modules["__main__"]
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
 class _Worker:
     def __init__(self, process, conn):
         self.process = process
@@ -131,7 +149,8 @@ class RasterPool:
         ours, theirs = self._ctx.Pipe()
         process = self._ctx.Process(target=_serve, args=(theirs, *self._args), daemon=True,
                                     name="docvl-raster")
-        process.start()
+        with _main_hidden():
+            process.start()
         theirs.close()
         return _Worker(process, ours)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import queue
+import signal
 import threading
 import time
 from collections import deque
@@ -119,6 +120,7 @@ class Runner:
         self._engine = None
         self._engine_lock = threading.Lock()
         self._pool: RasterPool | None = None
+        self._batch: _Batch | None = None  # the batch on the model thread
         cpus = os.cpu_count() or 1
         self.workers = options.workers or max(1, min(4, cpus - 1))
         # Rendered pages waiting for the model: enough to choose batches of similar size from.
@@ -164,7 +166,6 @@ class Runner:
         feed = _Feeder(inputs, self.options.shard)
         docs: dict[int, _Doc] = {}
         ready: list[tuple[int, PageImage]] = []  # rendered pages waiting for the model
-        batch: _Batch | None = None
         seq = 0
         try:
             while True:
@@ -172,23 +173,25 @@ class Runner:
                     docs[seq] = self._admit(seq, item)
                     seq += 1
                 self._submit(docs, ready)
-                if batch is not None and not batch.thread.is_alive():
-                    self._finish_batch(batch, docs)
-                    batch = None
-                if batch is None and ready and (len(ready) >= self.options.batch_size or self._pool.busy == 0):
-                    batch = _Batch(self, self._take_batch(ready))
+                if self._batch is not None and not self._batch.thread.is_alive():
+                    self._finish_batch(docs)
+                if self._batch is None and ready and (len(ready) >= self.options.batch_size or self._pool.busy == 0):
+                    self._start_batch(self._take_batch(ready))
                 while docs and docs[min(docs)].done:
                     d = docs.pop(min(docs))
                     yield Done(d.item, d.record, d.skipped)
-                if not docs and batch is None and feed.exhausted:
+                if not docs and self._batch is None and feed.exhausted:
                     return
                 for job, reply in self._pool.poll(POLL_SECONDS):
                     self._on_reply(docs[job.doc], job, reply, ready)
         finally:
-            if batch is not None:
-                batch.thread.join()  # Ctrl-C: what is in the model finishes and is journaled
-                if batch.error is None:
-                    self._finish_batch(batch, docs)
+            if self._batch is not None:
+                # Ctrl-C: what is in the model finishes and is journaled. (Exiting with the model
+                # running on its thread would also abort the process inside torch.)
+                self._batch.thread.join()
+                if self._batch.error is None:
+                    self._finish_batch(docs)
+                self._batch = None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -320,11 +323,25 @@ class Runner:
         ready.sort(key=lambda r: (r[0], r[1].page))  # back to arrival order, roughly: documents, pages
         return chosen
 
-    def _finish_batch(self, batch: _Batch, docs: dict[int, _Doc]) -> None:
+    def _start_batch(self, pages: list[tuple[int, PageImage]]) -> None:
+        # Ctrl-C is held back until self._batch holds the started thread, so that it is waited for.
+        blocked = hasattr(signal, "pthread_sigmask")
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocked else None
+        try:
+            self._batch = _Batch(self, pages)
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def _finish_batch(self, docs: dict[int, _Doc]) -> None:
+        batch = self._batch
         if batch.error is not None:
+            self._batch = None
             raise batch.error
-        for (seq, _), record in zip(batch.pages, batch.records):
+        while batch.records:  # popped one by one: a Ctrl-C in between never journals a page twice
+            (seq, _), record = batch.pages.pop(0), batch.records.pop(0)
             self._page_done(docs[seq], record)
+        self._batch = None
 
     # -- the model (runs on the model thread) -----------------------------------------------------
 
