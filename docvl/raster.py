@@ -74,9 +74,16 @@ def plan_size(width_pt: float, height_pt: float, native_dpi: float | None, budge
     """Pixel (height, width) for a page: native DPI for scans, the budget's fill for vector pages."""
     if native_dpi is None:
         native_dpi = 72.0 * math.sqrt(budget.max_pixels / (width_pt * height_pt))
-    return smart_resize(
+    h, w = smart_resize(
         max(1, round(height_pt * native_dpi / 72.0)), max(1, round(width_pt * native_dpi / 72.0)), budget
     )
+    if not budget.min_pixels <= h * w <= budget.max_pixels:
+        # Rounding up to min_pixels overshot max_pixels (a budget narrower than this page's shape allows):
+        # the processor would resize the page again, and no size in multiples of 28 satisfies both.
+        raise InputError(f"no page size in multiples of 28 for a {width_pt:.0f}x{height_pt:.0f} pt page lies "
+                         f"between --min-pixels {budget.min_pixels} and --max-pixels {budget.max_pixels}; "
+                         f"widen the budget (--max-pixels at least twice --min-pixels)")
+    return h, w
 
 
 def scan_dpi(page) -> float | None:

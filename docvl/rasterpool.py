@@ -169,14 +169,18 @@ class RasterPool:
         except (BrokenPipeError, OSError):
             worker.deadline = 0.0  # died while idle: poll() reports it
 
-    def poll(self, timeout: float) -> list[tuple[Job, tuple]]:
+    def poll(self, timeout: float, wake: list = ()) -> list[tuple[Job, tuple]]:
+        """Replies that arrive within `timeout`; a readable file descriptor in `wake` ends the wait early."""
         busy = [w for w in self._workers if w.job is not None]
         if not busy:
-            time.sleep(timeout)
+            if wake:
+                wait(wake, timeout)
+            else:
+                time.sleep(timeout)
             return []
         now = time.monotonic()
         nearest = min(w.deadline for w in busy)
-        ready = wait([w.conn for w in busy], max(0.0, min(timeout, nearest - now)))
+        ready = wait([w.conn for w in busy] + list(wake), max(0.0, min(timeout, nearest - now)))
         replies = []
         for w in busy:
             if w.conn in ready:

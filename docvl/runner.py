@@ -41,7 +41,10 @@ from .rasterpool import Job, RasterPool, Source
 from .sources import parse_pages
 from .tasks import Task
 
-POLL_SECONDS = 0.02  # how often the scheduler looks at the model thread while waiting for pages
+POLL_SECONDS = 0.02  # how often an idle scheduler looks for work
+# While a batch runs, the scheduler sleeps until a worker replies or the batch ends (its pipe is
+# written): waking on a timer would take the GIL from the model thread, whose kernel launches need it.
+BATCH_WAIT_SECONDS = 1.0
 OOM_SHRINK = 4  # an out-of-memory page is retried at 1/4 of its pixels (half each side) ...
 OOM_RETRIES = 2  # ... at most this many times
 
@@ -92,6 +95,7 @@ class _Batch:
         self.pages = pages
         self.records: list[dict] | None = None
         self.error: BaseException | None = None
+        self.done_r, self._done_w = os.pipe()
         self.thread = threading.Thread(target=self._run, args=(runner,), name="docvl-model", daemon=True)
         self.thread.start()
 
@@ -100,6 +104,12 @@ class _Batch:
             self.records = runner.infer([p for _, p in self.pages])
         except BaseException as e:  # handed to the scheduler thread, which raises it
             self.error = e
+        finally:
+            os.write(self._done_w, b"x")
+
+    def close(self) -> None:
+        os.close(self.done_r)
+        os.close(self._done_w)
 
 
 class Runner:
@@ -182,7 +192,9 @@ class Runner:
                     yield Done(d.item, d.record, d.skipped)
                 if not docs and self._batch is None and feed.exhausted:
                     return
-                for job, reply in self._pool.poll(POLL_SECONDS):
+                running = self._batch is not None and self._batch.thread.is_alive()
+                wake = [self._batch.done_r] if running else []
+                for job, reply in self._pool.poll(BATCH_WAIT_SECONDS if running else POLL_SECONDS, wake):
                     self._on_reply(docs[job.doc], job, reply, ready)
         finally:
             if self._batch is not None:
@@ -191,7 +203,9 @@ class Runner:
                 self._batch.thread.join()
                 if self._batch.error is None:
                     self._finish_batch(docs)
-                self._batch = None
+                else:
+                    self._batch.close()
+                    self._batch = None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -339,11 +353,13 @@ class Runner:
         batch = self._batch
         if batch.error is not None:
             self._batch = None
+            batch.close()
             raise batch.error
         while batch.records:  # popped one by one: a Ctrl-C in between never journals a page twice
             (seq, _), record = batch.pages.pop(0), batch.records.pop(0)
             self._page_done(docs[seq], record)
         self._batch = None
+        batch.close()
 
     # -- the model (runs on the model thread) -----------------------------------------------------
 

@@ -68,8 +68,8 @@ def test_rasterize_compares_tools_at_equal_pixels(tmp_path):
     from synthetic import SHAPES, synthetic_pdf
 
     synthetic_pdf(tmp_path / "pdfs" / "pages.pdf", len(SHAPES))
-    payload = rasterize.main(["--corpus", str(tmp_path / "pdfs"), "--repeat", "1", "--max-pixels",
-                              str(256 * 784), "--out", str(tmp_path / "rasterize.json")])
+    payload = rasterize.main(["--corpus", str(tmp_path / "pdfs"), "--repeat", "1", "--min-pixels", str(64 * 784),
+                              "--max-pixels", str(256 * 784), "--out", str(tmp_path / "rasterize.json")])
     ours, *others = payload["results"]
     assert ours["pages"] == len(SHAPES) and ours["failed"] == 0
     expected = {"pdftoppm": shutil.which("pdftoppm") is not None, "pypdfium2": True}

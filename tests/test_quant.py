@@ -1,4 +1,4 @@
-"""bitsandbytes 8-bit and 4-bit load the tiny checkpoint on CPU and generate."""
+"""bitsandbytes 8-bit and 4-bit load the tiny checkpoint on CPU (and CUDA, where there is one) and generate."""
 
 import sys
 
@@ -14,9 +14,18 @@ pytest.importorskip("bitsandbytes")
 BUDGET = Budget(64 * 784, 128 * 784)
 
 
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not _cuda(), reason="needs a CUDA GPU (run on the lent H100: see tests/test_cuda.py)"))])
 @pytest.mark.parametrize("quant, weight_type", [("8bit", "Linear8bitLt"), ("4bit", "Linear4bit")])
-def test_quantized_tiny_model_generates_on_cpu(tiny_model, quant, weight_type):
-    engine = LocalEngine(LocalOptions(model=str(tiny_model), quant=quant, device="cpu", max_new_tokens=4), BUDGET)
+def test_quantized_tiny_model_generates(tiny_model, quant, weight_type, device):
+    engine = LocalEngine(LocalOptions(model=str(tiny_model), quant=quant, device=device, max_new_tokens=4), BUDGET)
+    assert next(engine.model.parameters()).device.type == device
     layers = {type(m).__name__ for name, m in engine.model.named_modules() if "language_model" in name}
     assert weight_type in layers
     # The vision tower and lm_head stay unquantized.

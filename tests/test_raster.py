@@ -3,7 +3,7 @@ import pytest
 from docs import A4, LETTER, scan_pdf, text_pdf
 from docvl.budget import Budget
 from docvl.errors import InputError, UsageError
-from docvl.raster import render_page
+from docvl.raster import plan_size, render_page
 from docvl.sources import open_document, parse_pages
 
 
@@ -97,3 +97,13 @@ def test_encrypted_pdf_needs_the_right_password(tmp_path):
         open_document(str(tmp_path / "locked.pdf"), password="nope")
     opened = open_document(str(tmp_path / "locked.pdf"), password="s3cret")
     assert render_page(opened, 1, Budget()).width_px > 0
+
+
+def test_a_budget_too_narrow_for_the_page_shape_is_a_clear_error_not_a_second_resize():
+    # min = max = 256 tokens: rounding a letter page up to 256 tokens overshoots 256, which the processor
+    # would shrink again (to 252 tokens). docvl says so rather than send a page the processor resizes.
+    narrow = Budget(256 * 784, 256 * 784)
+    with pytest.raises(InputError, match="widen the budget"):
+        plan_size(612, 792, None, narrow)
+    h, w = plan_size(612, 792, None, Budget(256 * 784, 512 * 784))
+    assert 256 * 784 <= h * w <= 512 * 784
