@@ -212,7 +212,11 @@ class LocalEngine:
     def generate(self, requests: list[Request]) -> list[Generation]:
         torch = self._torch
         start = time.perf_counter()
-        size = {"shortest_edge": self.budget.min_pixels, "longest_edge": self.budget.max_pixels}
+        # Pages arrive sized by docvl: multiples of 28 inside the budget, or below it after an out-of-memory
+        # retry. Bounds that hold every page keep the processor from resizing any of them again.
+        areas = [r.image.width * r.image.height for r in requests]
+        size = {"shortest_edge": min(self.budget.min_pixels, *areas),
+                "longest_edge": max(self.budget.max_pixels, *areas)}
         inputs = self.processor(
             text=[self.chat_text(r.prompt) for r in requests],
             images=[r.image for r in requests],
