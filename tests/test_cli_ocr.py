@@ -93,8 +93,8 @@ def test_info_loads_no_model(run_cli, pdfs):
     code, out, err = run_cli("info", *pdfs, "--json")
     assert code == 0, err
     text, scan = json.loads(out)
-    assert text["page_count"] == 2 and text["pages"][0]["text_layer"] is True
+    assert text["page_count"] == 2 and text["pages"][0]["text_layer"]["trusted"] is True
     assert scan["pages"][0]["scan_dpi"] == pytest.approx(150, rel=0.01)
-    assert scan["pages"][0]["text_layer"] is False
+    assert scan["pages"][0]["text_layer"]["verdict"] == "none"
     budget = Budget()
     assert text["pages"][0]["visual_tokens"] * 784 <= budget.max_pixels
