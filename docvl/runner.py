@@ -56,7 +56,8 @@ class Runner:
         try:
             numbers = parse_pages(self.options.pages, doc.page_count)
             record["source"].update(kind=doc.kind, sha256=doc.sha256, page_count=doc.page_count)
-            pages = list(self._pages(doc, numbers))
+            # Pages answered without the model come back before the batches they overtook.
+            pages = sorted(self._pages(doc, numbers), key=lambda p: p["page"])
         finally:
             doc.close()
         record["engine"] = self.engine_info()
@@ -83,6 +84,10 @@ class Runner:
         batch: list[PageImage] = []
         for number in numbers:
             try:
+                answered = self._answer(doc, number)
+                if answered is not None:
+                    yield answered
+                    continue
                 batch.append(render_page(doc, number, self.options.budget))
             except DocvlError as e:
                 yield failed_page(number, e.message)
@@ -93,13 +98,27 @@ class Runner:
         if batch:
             yield from self._infer(batch)
 
+    def _answer(self, doc: Document, number: int) -> dict | None:
+        if self.task.answer_page is None:
+            return None
+        start = time.perf_counter()
+        fields = self.task.answer_page(doc, number)
+        if fields is None:
+            return None
+        return {"page": number, "status": "ok", "error": None, **fields, "prompt_tokens": 0,
+                "completion_tokens": 0, "seconds": round(time.perf_counter() - start, 3)}
+
     def _infer(self, batch: list[PageImage]) -> list[dict]:
-        engine = self.engine
+        try:
+            engine = self.engine
+        except DocvlError as e:
+            first = batch[0]
+            raise type(e)(f"{first.source}: page {first.page} needs the model: {e.message}") from None
         requests = [Request(p.image, self.task.prompt(p, engine.family)) for p in batch]
         generations = engine.generate(requests)
         records = []
         for page, gen in zip(batch, generations):
-            record = {"page": page.page, "status": "ok", "error": None, **page.describe(),
+            record = {"page": page.page, "status": "ok", "error": None, "source": "model", **page.describe(),
                       "prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
                       "seconds": round(gen.seconds, 3)}
             if gen.visual_tokens != page.visual_tokens:

@@ -9,7 +9,7 @@ import typer
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from ..errors import ExitCode, UsageError
 from .common import Files, Output, PromptFile, Settings, app, command, exit_code, make_budget, run_task, task_command
-from .common import MaxPixels, MinPixels, Pages, Password
+from .common import MaxPixels, MinPixels, Pages, Password, TextLayer
 
 
 @task_command
@@ -19,16 +19,19 @@ def ocr(
     fmt: Annotated[str, typer.Option("--format", help="json, jsonl or text.")] = "json",
     output: Output = None,
     prompt_file: PromptFile = None,
+    text_layer: TextLayer = "auto",
     *,
     settings: Settings,
 ) -> None:
     """OCR: the text of every page, as JSON (default), JSONL or plain text."""
     from ..output import DocumentSink
     from ..tasks.ocr import ocr_task
+    from ..textlayer.answer import with_text_layer
 
     if fmt not in ("json", "jsonl", "text"):
         raise UsageError(f"--format {fmt}: use json, jsonl or text")
-    run_task(ocr_task(lang, prompt_file), files, DocumentSink(fmt, output), settings)
+    task = with_text_layer(ocr_task(lang, prompt_file), "text", text_layer)
+    run_task(task, files, DocumentSink(fmt, output), settings)
 
 
 @command

@@ -27,6 +27,9 @@ Pages = Annotated[Optional[str], typer.Option("--pages", help="1-based pages, e.
 Password = Annotated[Optional[str], typer.Option("--password", help="Password of encrypted PDFs.")]
 MinPixels = Annotated[int, typer.Option("--min-pixels", help="Smallest page image, in pixels.")]
 MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Largest page image, in pixels (28x28 = 1 visual token).")]
+TextLayer = Annotated[str, typer.Option(
+    "--text-layer", help="auto: pages with a trustworthy PDF text layer come from it, the rest from the model; "
+                         "off: every page from the model; only: never load a model.")]
 
 
 def command(fn):
