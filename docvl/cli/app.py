@@ -53,6 +53,9 @@ def info(
     raise typer.Exit(exit_code(len(files), failed, 0))
 
 
+from . import eval_cli  # noqa: E402,F401  (registers `docvl eval`)
+
+
 def main() -> None:
     try:
         app()

@@ -32,8 +32,11 @@ TextLayer = Annotated[str, typer.Option(
                          "off: every page from the model; only: never load a model.")]
 
 
-def command(fn):
-    """Register a command whose DocvlErrors become one line on stderr and their exit code."""
+def command(fn=None, *, name: str | None = None):
+    """Register a command whose DocvlErrors become one line on stderr and their exit code
+    (`@command`, or `@command(name="eval")` where the name is not a good Python name)."""
+    if fn is None:
+        return functools.partial(command, name=name)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -43,7 +46,7 @@ def command(fn):
             print(f"docvl: error: {e.message}", file=sys.stderr)
             raise typer.Exit(int(e.code)) from None
 
-    return app.command()(wrapper)
+    return app.command(name)(wrapper)
 
 
 def make_budget(min_pixels: int, max_pixels: int) -> Budget:
