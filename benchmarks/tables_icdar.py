@@ -1,0 +1,120 @@
+"""Tables from born-digital PDFs: docvl's text-layer tables vs PyMuPDF find_tables() (defaults) vs
+camelot 2.0 (flavor hybrid, its best on this set), scored in one run on ICDAR 2013 (EU set) by the
+competition's cell-adjacency relations (docvl.evaluate). Every page of every PDF is read, so tables
+found where the truth has none count against precision.
+
+    python benchmarks/tables_icdar.py [--corpus ../shared/corpus/icdar2013-eu] [--out benchmarks/results/tables-icdar2013.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from docvl.evaluate import evaluate  # noqa: E402
+
+
+def docvl_tables(pdf: Path) -> list[dict]:
+    """What `docvl extract-tables --text-layer only` does: the runner, every page answered by the text
+    layer hook, no model (the engine factory must never be called)."""
+    from docvl.runner import Runner, RunOptions
+    from docvl.tasks import Task
+    from docvl.textlayer.answer import with_text_layer
+
+    def no_model():
+        raise AssertionError("--text-layer only must not load a model")
+
+    task = with_text_layer(Task("tables", prompt=None, parse=None), "tables", "only")
+    record = Runner(task, no_model, RunOptions()).run_document(str(pdf))
+    return [t for p in record["pages"] if p["status"] == "ok" for t in p["tables"]]
+
+
+def pymupdf_tables(pdf: Path) -> list[dict]:
+    import pymupdf
+
+    grids = []
+    with pymupdf.open(pdf) as doc:
+        for page in doc:
+            with contextlib.redirect_stdout(io.StringIO()):  # find_tables() prints its failures
+                found = page.find_tables()
+            for t in found.tables if found else []:
+                rows = [[c or "" for c in row] for row in t.extract()]
+                header = [c or "" for c in t.header.names] if t.header.external else []
+                grids.append({"page": page.number + 1, "header": header, "rows": rows})
+    return grids
+
+
+def camelot_tables(pdf: Path) -> list[dict]:
+    import camelot
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        tables = camelot.read_pdf(str(pdf), pages="all", flavor="hybrid")
+    return [{"page": t.page, "header": [], "rows": t.df.astype(str).values.tolist()} for t in tables]
+
+
+def versions() -> dict:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("pymupdf", "camelot-py")}
+
+
+TOOLS = {"docvl text layer": docvl_tables, "pymupdf find_tables": pymupdf_tables, "camelot hybrid": camelot_tables}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "icdar2013-eu")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "tables-icdar2013.json")
+    ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of: " + ", ".join(TOOLS))
+    args = ap.parse_args()
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    tools = [t.strip() for t in args.tools.split(",")]
+    pdfs = sorted(args.corpus / (p.name[:-8] + ".pdf") for p in args.corpus.glob("*-str.xml"))
+    pdfs = [p for p in pdfs if p.exists()]
+    runs, seconds, errors = [], {}, {}
+    for tool in tools:
+        records, start = [], time.perf_counter()
+        for pdf in pdfs:
+            try:
+                tables, error = TOOLS[tool](pdf), None
+            except Exception as e:  # a tool failing on a document scores it as finding nothing
+                tables, error = [], f"{type(e).__name__}: {e}"
+                errors.setdefault(tool, {})[pdf.stem] = error
+            # As docvl output: one page record holding all the document's tables.
+            records.append({"source": {"path": str(pdf), "kind": "pdf"},
+                            "pages": [{"page": 1, "status": "ok", "source": tool, "tables": tables}]})
+        seconds[tool] = round(time.perf_counter() - start, 2)
+        runs.append((tool, records))
+    # Scored by docvl eval's own code, against the -str.xml files next to the PDFs.
+    scored = evaluate(runs, [str(args.corpus)])["runs"]
+    summary = {run["run"]: {**{k: run["tables"][k] for k in ("precision", "recall", "f1", "doc_mean_f1")},
+                            "seconds": seconds[run["run"]]} for run in scored}
+    detail = {run["run"]: {Path(d["path"]).stem: d.get("tables") for d in run["per_document"]} for run in scored}
+    report = {"benchmark": "tables-icdar2013-eu", "documents": len(pdfs), "metric": "ICDAR 2013 cell adjacency "
+              "relations; precision/recall/f1 summed over all documents (micro), doc_mean_* averaged per document",
+              "python": platform.python_version(), "versions": versions(), "summary": summary,
+              "errors": errors, "documents_detail": detail}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    width = max(map(len, tools))
+    print(f"{'tool':<{width}}  precision  recall     f1  doc-mean f1  seconds")
+    for tool, s in summary.items():
+        print(f"{tool:<{width}}  {s['precision']:9.3f}  {s['recall']:6.3f}  {s['f1']:5.3f}  "
+              f"{s['doc_mean_f1']:11.3f}  {s['seconds']:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
