@@ -1,1 +1,11 @@
 """The docvl command line (Typer). Importing it must not import torch."""
+
+import os
+import sys
+
+# PyMuPDF 2.0 loads an ONNX layout-analysis model on import (~0.6 s) that docvl never uses. The CLI
+# owns its process, so it leaves that module out; the environment switch stops PyMuPDF from looking
+# for it again (and from printing a recommendation to stdout, which carries data).
+if "pymupdf" not in sys.modules:
+    sys.modules.setdefault("pymupdf.layout", None)
+os.environ.setdefault("PYMUPDF_SUGGEST_LAYOUT_ANALYZER", "0")
