@@ -65,7 +65,12 @@ class Runner:
         record["pages"] = pages
         failed = sum(p["status"] != "ok" for p in pages)
         record["status"] = "ok" if failed == 0 else ("failed" if failed == len(pages) else "partial")
-        record["error"] = None if failed == 0 else f"{failed} of {len(pages)} pages failed"
+        if failed:
+            # The first failed page's reason usually says what to do.
+            first = next(p["error"] for p in pages if p["status"] != "ok").removeprefix(f"{path}: ")
+            record["error"] = f"{path}: {failed} of {len(pages)} pages failed; first: {first}"
+        else:
+            record["error"] = None
         record["seconds"] = round(time.perf_counter() - start, 3)
         return record
 

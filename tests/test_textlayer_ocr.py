@@ -87,6 +87,7 @@ def test_only_never_loads_a_model_and_fails_pages_without_a_text_layer(tmp_path)
     layer = ocr_layer_pdf(tmp_path / "ocr.pdf")
     proc = fresh_machine(tmp_path, "ocr", pdf, layer, "--text-layer", "only", "--format", "jsonl")
     assert proc.returncode == 1, proc.stderr  # partial: some pages failed, the rest were written
+    assert f"docvl: {pdf}: 1 of 3 pages failed; first: page 2: no trustworthy text layer" in proc.stderr
     assert "HEAVY []" in proc.stderr
     mixed, ocr = map(json.loads, proc.stdout.splitlines())
     assert [p["status"] for p in mixed["pages"]] == ["ok", "failed", "ok"]
@@ -125,3 +126,21 @@ def test_the_hook_answers_trusted_pages_only(tmp_path, content, key):
     hook = TextLayerAnswer(content)
     assert key in hook(doc, 1) and hook(doc, 2) is None
     doc.close()
+
+
+def test_only_on_a_scan_says_why_on_one_line(tmp_path):
+    scan = scan_pdf(tmp_path / "scan.pdf", dpi=100)
+    proc = fresh_machine(tmp_path, "ocr", scan, "--text-layer", "only")
+    assert proc.returncode == 3 and "HEAVY []" in proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if not x.startswith("HEAVY")]
+    assert line == (f"docvl: error: {scan}: 1 of 1 pages failed; first: page 1: no trustworthy text layer "
+                    "(no text layer); use --text-layer auto to read it with the model")
+
+
+def test_eval_loads_no_model(tmp_path):
+    pdf = text_pdf(tmp_path / "born.pdf", pages=1)
+    run = tmp_path / "run.json"
+    assert fresh_machine(tmp_path, "ocr", pdf, "-o", run).returncode == 0
+    proc = fresh_machine(tmp_path, "eval", run, "--json")
+    assert proc.returncode == 0 and "HEAVY []" in proc.stderr
+    assert json.loads(proc.stdout)["runs"][0]["pages_by_source"] == {"text-layer": 1}

@@ -124,7 +124,7 @@ def run_task(task, files: list[str], sink, settings: Settings) -> None:
             print(f"docvl: error: {record['error']}", file=sys.stderr)
         elif record["status"] == "partial":
             partial += 1
-            print(f"docvl: {record['source']['path']}: {record['error']}", file=sys.stderr)
+            print(f"docvl: {record['error']}", file=sys.stderr)
     sink.close()
     raise typer.Exit(exit_code(len(files), failed, partial))
 
