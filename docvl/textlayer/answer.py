@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InputError, UsageError
+from ..errors import InputError, UsageError, short_reason
 from ..sources import Document
 from ..tasks import Task
 from . import read_page
@@ -50,10 +50,13 @@ class TextLayerAnswer:
                              "use --text-layer auto to read it with the model")
         words, check = read
         fields = page_fields(doc, number, check)
-        if self.content == "tables":
-            fields.update(tables=page_tables(doc.handle[number - 1], words, number), warnings=[])
-        else:
+        if self.content != "tables":
             fields["text"] = words.text
+            return fields
+        try:
+            fields.update(tables=page_tables(doc.handle[number - 1], words, number), warnings=[])
+        except Exception as e:  # a damaged page must cost only itself
+            raise InputError(f"{doc.path}: page {number}: cannot read its tables ({short_reason(e)})") from None
         return fields
 
 

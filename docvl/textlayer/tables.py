@@ -1,9 +1,10 @@
 """Tables from a born-digital page: regions from the page's rulings, structure from its words.
 
-PyMuPDF's find_tables() finds table regions well from the lines and filled boxes a PDF draws, but
-where columns are not ruled (many tables draw only horizontal lines) it returns one cell per row,
-and its cell text can split a number at a raised decimal point. So docvl takes the region and the
-rulings from find_tables() and builds the grid itself from the words it holds:
+PyMuPDF's find_tables() finds table regions well from grids of lines and boxes, but without its
+layout model it misses tables ruled only across (top rule, header rule, bottom rule), where columns
+are not ruled it returns one cell per row, and its cell text can split a number at a raised decimal
+point. So docvl takes grid regions and their rulings from find_tables(), finds tables ruled only
+across from the page's horizontal rules itself, and builds every grid from the words it holds:
 - columns: x ranges that no text line crosses (spanning headers tolerated), plus vertical rulings;
 - rows: text lines, merged where horizontal rulings box several lines into one row;
 - cell text: the words whose centres fall in the cell, in reading order.
@@ -27,6 +28,9 @@ RULE_SPAN = 0.3
 # and only bands of at most MERGE_LINES lines (a tall unruled body is rows of single lines).
 MIN_BANDS = 3
 MERGE_LINES = 3
+# A table ruled only across has at least MIN_RULES rules of one extent, at most MAX_RULE_GAP apart.
+MIN_RULES = 3
+MAX_RULE_GAP = 300
 
 
 @dataclass
@@ -50,15 +54,60 @@ class Line:
         return self.y1 - self.y0
 
 
-def find_regions(page) -> list:
-    """find_tables() with its defaults (ruling-based); it prints its own failures to stdout, which
-    carries docvl's data, so that is swallowed, and a failure means no tables."""
+def _find_tables(page) -> list:
+    """find_tables(); it prints its own failures to stdout, which carries docvl's data, so that is
+    swallowed, and a failure means no tables."""
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            found = page.find_tables()
+            found = page.find_tables(use_layout=False)
     except Exception:
         return []
     return list(found.tables) if found else []
+
+
+def find_regions(page) -> list[tuple[tuple, list[float], list[float]]]:
+    """(bbox, x of vertical rulings, y of horizontal rulings) of each table region of the page: grids
+    of lines and boxes from find_tables() (without PyMuPDF's layout model, so that docvl answers
+    the same wherever it runs); where there are none, tables ruled only across (rules above and
+    below the header and at the bottom, columns unruled)."""
+    ruled = _find_tables(page)
+    if ruled:
+        return [(tuple(t.bbox), *_rules(t, t.bbox)) for t in ruled]
+    return ruled_across(horizontal_rules(page))
+
+
+def horizontal_rules(page) -> list[tuple[float, float, float]]:
+    """(x0, x1, y) of the horizontal lines and hairline boxes the page draws, as displayed, top to
+    bottom."""
+    m = page.rotation_matrix
+    rules = []
+    for path in page.get_drawings():
+        for item in path["items"]:
+            if item[0] == "l":
+                a, b = item[1] * m, item[2] * m
+                if abs(a.y - b.y) < 1:
+                    rules.append((min(a.x, b.x), max(a.x, b.x), (a.y + b.y) / 2))
+            elif item[0] == "re":
+                r = item[1] * m
+                if r.height < 2:
+                    rules.append((r.x0, r.x1, (r.y0 + r.y1) / 2))
+    return sorted(rules, key=lambda r: r[2])
+
+
+def ruled_across(rules: list[tuple[float, float, float]]) -> list[tuple[tuple, list[float], list[float]]]:
+    """Regions of tables ruled only across: MIN_RULES or more rules of the same extent, each within
+    MAX_RULE_GAP points of the one above (top rule, header rule, ..., bottom rule)."""
+    groups: list[list[tuple[float, float, float]]] = []
+    for rule in rules:
+        for group in groups:
+            x0, x1, y = group[-1]
+            if abs(rule[0] - x0) <= 3 and abs(rule[1] - x1) <= 3 and 1 < rule[2] - y <= MAX_RULE_GAP:
+                group.append(rule)
+                break
+        else:
+            groups.append([rule])
+    return [((min(r[0] for r in g), g[0][2], max(r[1] for r in g), g[-1][2]), [], [r[2] for r in g])
+            for g in groups if len(g) >= MIN_RULES]
 
 
 def group_lines(words: list[Word]) -> list[Line]:
@@ -156,11 +205,10 @@ def row_groups(lines: list[Line], ruled: list[float]) -> list[list[Line]]:
     return rows
 
 
-def build_grid(words: list[Word], table, bbox) -> list[list[str]]:
+def build_grid(words: list[Word], ruled_cols: list[float], ruled_rows: list[float]) -> list[list[str]]:
     lines = group_lines(words)
     if not lines:
         return []
-    ruled_cols, ruled_rows = _rules(table, bbox)
     edges = column_edges(lines, ruled_cols)
     grid = []
     for row in row_groups(lines, ruled_rows):
@@ -183,14 +231,13 @@ def trim(grid: list[list[str]]) -> list[list[str]]:
 
 
 def page_tables(page, text: PageWords, number: int) -> list[dict]:
-    """Tables of one page as records: {"page", "index", "header", "rows", "bbox_pt"}."""
+    """Tables of one page as records: {"page", "index", "header", "rows", "box", "box_px"}."""
     words = [w for w in text.words if w.horizontal]
     records = []
-    regions = sorted(find_regions(page), key=lambda t: (round(t.bbox[1]), t.bbox[0]))
-    for table in regions:
-        x0, y0, x1, y1 = table.bbox
+    regions = sorted(find_regions(page), key=lambda r: (round(r[0][1]), r[0][0]))
+    for (x0, y0, x1, y1), ruled_cols, ruled_rows in regions:
         inside = [w for w in words if x0 <= w.cx <= x1 and y0 <= w.cy <= y1]
-        grid = build_grid(inside, table, (x0, y0, x1, y1))
+        grid = build_grid(inside, ruled_cols, ruled_rows)
         if len(grid) < 2 or len(grid[0]) < 2:
             continue  # a box around text, not a table
         records.append({"page": number, "index": len(records) + 1, "header": grid[0], "rows": grid[1:],

@@ -22,10 +22,6 @@ class Word:
     horizontal: bool  # reads left to right on the displayed page
 
     @property
-    def box(self) -> list[float]:
-        return [self.x0, self.y0, self.x1, self.y1]
-
-    @property
     def cx(self) -> float:
         return (self.x0 + self.x1) / 2
 
