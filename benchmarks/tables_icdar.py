@@ -32,13 +32,13 @@ def docvl_tables(pdf: Path) -> list[dict]:
     """What `docvl extract-tables --text-layer only` does: the runner, every page answered by the text
     layer hook, no model (the engine factory must never be called)."""
     from docvl.runner import Runner, RunOptions
-    from docvl.tasks import Task
+    from docvl.tasks.tables import tables_task
     from docvl.textlayer.answer import with_text_layer
 
     def no_model():
         raise AssertionError("--text-layer only must not load a model")
 
-    task = with_text_layer(Task("tables", prompt=None, parse=None), "tables", "only")
+    task = with_text_layer(tables_task(), "tables", "only")
     record = Runner(task, no_model, RunOptions()).run_document(str(pdf))
     return [t for p in record["pages"] if p["status"] == "ok" for t in p["tables"]]
 

@@ -64,21 +64,13 @@ needs_corpus = pytest.mark.skipif(not (SHARED / "corpus").exists(), reason="need
 
 
 @needs_corpus
-def test_eval_scores_text_layer_tables_against_icdar_structure(run_cli, tmp_path):
-    from docvl.output import dumps
-    from docvl.runner import Runner, RunOptions
-    from docvl.tasks import Task
-    from docvl.textlayer.answer import with_text_layer
-
-    def no_model():
-        raise AssertionError("--text-layer only loads no model")
-
+def test_eval_scores_extract_tables_text_layer_only_against_icdar_structure(run_cli, tmp_path):
     corpus = SHARED / "corpus" / "icdar2013-eu"
-    task = with_text_layer(Task("tables", prompt=None, parse=None), "tables", "only")
-    record = Runner(task, no_model, RunOptions()).run_document(str(corpus / "eu-001.pdf"))
-    assert record["status"] == "ok" and {p["source"] for p in record["pages"]} == {"text-layer"}
     run = tmp_path / "tables.json"
-    run.write_text(dumps(record))
+    code, _, err = run_cli("extract-tables", corpus / "eu-001.pdf", "--text-layer", "only", "-o", run)
+    assert code == 0, err
+    record = json.loads(run.read_text())
+    assert record["engine"]["name"] is None and {p["source"] for p in record["pages"]} == {"text-layer"}
     code, out, err = run_cli("eval", run, "--truth", corpus, "--json")
     assert code == 0, err
     tables = json.loads(out)["runs"][0]["tables"]

@@ -118,13 +118,17 @@ def test_the_hook_pickles_for_worker_processes():
     assert pickle.loads(pickle.dumps(hook)) == hook
 
 
-@pytest.mark.parametrize("content, key", [("text", "text"), ("tables", "tables")])
-def test_the_hook_answers_trusted_pages_only(tmp_path, content, key):
+def test_the_hook_answers_trusted_pages_only(tmp_path):
+    from docvl.errors import InputError
     from docvl.sources import open_document
 
     doc = open_document(str(mixed_pdf(tmp_path / "m.pdf")))
-    hook = TextLayerAnswer(content)
-    assert key in hook(doc, 1) and hook(doc, 2) is None
+    assert "text" in TextLayerAnswer("text")(doc, 1) and TextLayerAnswer("text")(doc, 2) is None
+    # Tables: a trusted page without ruled tables goes to the model, unless the model is ruled out.
+    assert TextLayerAnswer("tables")(doc, 1) is None
+    assert TextLayerAnswer("tables", only=True)(doc, 1)["tables"] == []
+    with pytest.raises(InputError, match="page 2: no trustworthy text layer"):
+        TextLayerAnswer("tables", only=True)(doc, 2)
     doc.close()
 
 

@@ -1,5 +1,8 @@
 """Tables from the text layer of born-digital pages: header, rows and box in page points."""
 
+import csv
+import json
+
 import pymupdf
 import pytest
 
@@ -59,3 +62,40 @@ def test_a_page_without_tables_has_none(tmp_path):
     doc = open_document(str(text_pdf(tmp_path / "p.pdf", pages=1)))
     assert document_tables(doc) == []
     doc.close()
+
+
+def test_extract_tables_text_layer_only_loads_no_model(tmp_path):
+    from test_textlayer_ocr import fresh_machine
+
+    pdf = table_pdf(tmp_path / "t.pdf", ruled_columns=False)
+    proc = fresh_machine(tmp_path, "extract-tables", pdf, "--text-layer", "only", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stderr
+    [page] = json.loads(proc.stdout)["pages"]
+    assert page["source"] == "text-layer"
+    [table] = page["tables"]
+    assert [table["header"], *table["rows"]] == ROWS
+    proc = fresh_machine(tmp_path, "extract-tables", pdf, "--text-layer", "only", "-o", tmp_path / "t.csv")
+    assert proc.returncode == 0, proc.stderr
+    [csv_file] = tmp_path.glob("t*.csv")
+    assert list(csv.reader(csv_file.open())) == ROWS
+
+
+def test_ocr_boxes_from_the_text_layer_are_valid_docvl_json(tmp_path):
+    from importlib import resources
+
+    from jsonschema import Draft202012Validator
+
+    from test_textlayer_ocr import fresh_machine
+
+    schema = json.loads((resources.files("docvl.schemas") / "docvl-1.schema.json").read_text())
+
+    pdf = table_pdf(tmp_path / "t.pdf", ruled_columns=True)
+    proc = fresh_machine(tmp_path, "ocr", pdf, "--boxes")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert not list(Draft202012Validator(schema).iter_errors(document))
+    [page] = document["pages"]
+    assert page["source"] == "text-layer" and page["text"].splitlines() == [line["text"] for line in page["lines"]]
+    north = next(line for line in page["lines"] if line["text"] == "North")
+    assert north["box_px"] is None and TOP + HEIGHT < north["box"][1] < north["box"][3] < TOP + 2 * HEIGHT

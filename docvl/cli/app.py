@@ -19,6 +19,7 @@ def ocr(
     fmt: Annotated[str, typer.Option("--format", help="json, jsonl or text.")] = "json",
     output: Output = None,
     prompt_file: PromptFile = None,
+    boxes: Annotated[bool, typer.Option("--boxes", help="Each line of text with its box in page coordinates.")] = False,
     text_layer: TextLayer = "auto",
     *,
     settings: Settings,
@@ -30,7 +31,7 @@ def ocr(
 
     if fmt not in ("json", "jsonl", "text"):
         raise UsageError(f"--format {fmt}: use json, jsonl or text")
-    task = with_text_layer(ocr_task(lang, prompt_file), "text", text_layer)
+    task = with_text_layer(ocr_task(lang, prompt_file, boxes), "lines" if boxes else "text", text_layer)
     run_task(task, files, DocumentSink(fmt, output), settings)
 
 
@@ -53,7 +54,7 @@ def info(
     raise typer.Exit(exit_code(len(files), failed, 0))
 
 
-from . import eval_cli  # noqa: E402,F401  (registers `docvl eval`)
+from . import eval_cli, tasks_cli  # noqa: E402,F401  (register eval; extract-tables, ground, extract)
 
 
 def main() -> None:

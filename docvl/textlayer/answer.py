@@ -34,8 +34,9 @@ def page_fields(doc: Document, number: int, check: TextLayerCheck) -> dict:
 
 @dataclass(frozen=True)
 class TextLayerAnswer:
-    """A Task.answer_page hook. `content` is what the task outputs ("text" or "tables"); with
-    `only`, a page without a trustworthy text layer fails instead of going to the model."""
+    """A Task.answer_page hook. `content` is what the task outputs ("text", "lines" or "tables"); with
+    `only`, a page without a trustworthy text layer fails instead of going to the model. Tables are
+    answered from the text layer where it finds some (or with `only`); other pages go to the model."""
 
     content: str
     only: bool = False
@@ -50,13 +51,20 @@ class TextLayerAnswer:
                              "use --text-layer auto to read it with the model")
         words, check = read
         fields = page_fields(doc, number, check)
-        if self.content != "tables":
+        if self.content == "text":
             fields["text"] = words.text
             return fields
+        if self.content == "lines":  # ocr --boxes: each line with its box, as the model's lines are
+            lines = [{"text": text, "box": [round(v, 2) for v in box], "box_px": None} for box, text in words.lines]
+            fields.update(text=words.text, lines=lines, warnings=[])
+            return fields
         try:
-            fields.update(tables=page_tables(doc.handle[number - 1], words, number), warnings=[])
+            tables = page_tables(doc.handle[number - 1], words, number)
         except Exception as e:  # a damaged page must cost only itself
             raise InputError(f"{doc.path}: page {number}: cannot read its tables ({short_reason(e)})") from None
+        if not tables and not self.only:
+            return None  # no ruled table in the text layer: the model may still see one
+        fields.update(tables=tables, warnings=[])
         return fields
 
 
