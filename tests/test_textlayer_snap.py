@@ -1,9 +1,14 @@
 """Grounding on born-digital pages: literal queries snap to the text layer's word boxes."""
 
+import json
+
+import pytest
+
 from docs import text_pdf
 from docvl.sources import open_document
 from docvl.textlayer import read_page
 from docvl.textlayer.snap import snap_box
+from test_cli_tables import LETTER_BOX, answering_model, opts, valid  # noqa: F401  (a fixture)
 
 LINES = ["Invoice number: INV-0042", "Total due 1,234.56 EUR", "Invoice number: INV-0043 (copy)"]
 
@@ -34,3 +39,30 @@ def test_rotated_pages_snap_in_displayed_coordinates(tmp_path):
     # Rotated 90 degrees clockwise, the text runs down the page: taller than wide, inside the page.
     assert y1 - y0 > x1 - x0 and 0 <= x0 < x1 <= page.rect.width and 0 <= y0 < y1 <= page.rect.height
     doc.close()
+
+
+def test_ground_snaps_the_models_box_to_the_words_on_a_born_digital_page(run_cli, answering_model, tmp_path):
+    # The answering model (trained on pages like text_pdf's) boxes LETTER_BOX, y 158..238 pt: "the
+    # total" on line 6 lies inside it, on line 1 it does not.
+    lines = [f"Page 1 line {i + 1} of the docvl test" for i in range(20)]
+    lines[0], lines[5] = "Page 1 line 1 of the total test", "Page 1 line 6 of the total test"
+    pdf = text_pdf(tmp_path / "invoice.pdf", pages=1, lines=lines)
+    doc = open_document(str(pdf))
+    words = read_page(doc, 1)[0].words
+    doc.close()
+    i = next(i for i, w in enumerate(words) if w.text == "total" and w.y0 > 160)
+    the, total = words[i - 1], words[i]
+    code, out, err = run_cli("ground", pdf, "the total", "--overlay", tmp_path / "marked", *opts(answering_model))
+    assert code == 0, err
+    [page] = valid(json.loads(out))["pages"]
+    [box] = page["boxes"]
+    assert box["snapped"] is True
+    assert box["box"] == [round(v, 2) for v in (the.x0, min(the.y0, total.y0), total.x1, max(the.y1, total.y1))]
+    sx, sy = page["width_px"] / page["width_pt"], page["height_px"] / page["height_pt"]
+    x0, y0, x1, y1 = box["box"]
+    assert box["box_px"] == pytest.approx([x0 * sx, y0 * sy, x1 * sx, y1 * sy], abs=0.1)
+    assert (tmp_path / "marked" / "invoice-p1.png").exists()
+    code, out, err = run_cli("ground", pdf, "the total", "--text-layer", "off", *opts(answering_model))
+    assert code == 0, err
+    [box] = json.loads(out)["pages"][0]["boxes"]
+    assert "snapped" not in box and box["box"] == pytest.approx(LETTER_BOX, abs=0.01)

@@ -68,6 +68,9 @@ def ground(
     fmt: JsonFormat = "json",
     output: Output = None,
     prompt_file: PromptFile = None,
+    text_layer: Annotated[str, typer.Option(
+        "--text-layer", help="auto: on born-digital pages, a literal QUERY's box snaps to the PDF's words; off: "
+                             "the model's boxes as they are.")] = "auto",
     *,
     settings: Settings,
 ) -> None:
@@ -77,12 +80,35 @@ def ground(
 
     if not query.strip():
         raise UsageError("ground: the query is empty; describe what to find, e.g. \"the total amount\"")
+    if text_layer not in ("auto", "off"):
+        raise UsageError(f"--text-layer {text_layer}: ground takes auto or off (it needs the model)")
+    task = ground_task(query.strip(), all_matches, prompt_file)
+    task.options["text_layer"] = text_layer
     sink = DocumentSink(_json_format(fmt), output)
     if overlay:
         from ..overlay import OverlaySink
 
         sink = OverlaySink(sink, overlay, settings.budget, settings.password)
-    run_task(ground_task(query.strip(), all_matches, prompt_file), files, sink, settings)
+    if text_layer == "auto":
+        sink = _SnapToTextLayer(sink, query.strip(), settings.password)
+    run_task(task, files, sink, settings)
+
+
+class _SnapToTextLayer:
+    """Snaps the model's boxes on born-digital pages to the words of a literal query, before the
+    records are drawn or written."""
+
+    def __init__(self, inner, query: str, password: Optional[str]):
+        self.inner, self.query, self.password = inner, query, password
+
+    def add(self, record: dict) -> None:
+        from ..textlayer.snap import snap_record
+
+        snap_record(record, self.query, self.password)
+        self.inner.add(record)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class _DocumentFields:

@@ -56,3 +56,36 @@ def snap_box(doc: Document, number: int, query: str, box: list[float]) -> list[f
     if read is None or not read[1].trusted:
         return None
     return snap_to_words(read[0].words, query, box)
+
+
+def snap_record(record: dict, query: str, password: str | None = None) -> None:
+    """Snap, in place, the model's boxes on a `ground` document's born-digital pages: a snapped box
+    gets `"snapped": true` and its pixel box rescaled from the page's own pixel size. Pages that
+    are scans, or documents that cannot be reopened, keep the model's boxes."""
+    from ..errors import DocvlError
+    from ..sources import open_document
+
+    pages = [p for p in record.get("pages", []) if p.get("boxes") and p.get("width_px")]
+    if not pages:
+        return
+    try:
+        doc = open_document(record["source"]["path"], password)
+    except DocvlError:
+        return
+    try:
+        for page in pages:
+            try:
+                read = read_page(doc, page["page"])
+            except DocvlError:
+                continue
+            if read is None or not read[1].trusted:
+                continue
+            sx, sy = page["width_px"] / page["width_pt"], page["height_px"] / page["height_pt"]
+            for box in page["boxes"]:
+                snapped = snap_to_words(read[0].words, query, box["box"])
+                if snapped:
+                    x0, y0, x1, y1 = snapped
+                    box.update(box=snapped, box_px=[round(v, 1) for v in (x0 * sx, y0 * sy, x1 * sx, y1 * sy)],
+                               snapped=True)
+    finally:
+        doc.close()
