@@ -93,3 +93,20 @@ def test_eval_scores_key_fields_and_line_transcripts_of_sroie(run_cli, tmp_path)
     assert scored["fields"]["accuracy"] == 0.75
     assert scored["fields"]["per_field"] == {"address": 1.0, "company": 1.0, "date": 1.0, "total": 0.0}
     assert scored["ocr"]["cer"] == 0.0
+
+
+@needs_corpus
+def test_eval_scores_the_tiny_models_extract_and_ocr_of_a_receipt(run_cli, tiny_model, tmp_path):
+    sroie = SHARED / "corpus" / "sroie"
+    common = ("--model", tiny_model, "--min-pixels", MIN, "--max-pixels", MAX, "--max-new-tokens", 6)
+    fields = save(run_cli, tmp_path / "fields.json", "extract", sroie / "000.jpg",
+                  "--fields", "company,date,address,total", *common)
+    text = save(run_cli, tmp_path / "ocr.json", "ocr", sroie / "000.jpg", *common)
+    code, out, err = run_cli("eval", fields, text, "--truth", sroie, "--json")
+    assert code == 0, err
+    extract_run, ocr_run = json.loads(out)["runs"]
+    assert extract_run["fields"]["documents"] == 1
+    assert set(extract_run["fields"]["per_field"]) == {"company", "date", "address", "total"}
+    assert extract_run["fields"]["accuracy"] < 0.5  # random weights
+    assert ocr_run["ocr"]["documents"] == 1 and ocr_run["ocr"]["cer"] > 0.5
+    assert ocr_run["pages_by_source"] == {"model": 1}
