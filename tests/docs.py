@@ -81,3 +81,15 @@ def stamped_scan_pdf(path: Path, stamp: str = "RECEIVED 2026-11-02") -> Path:
     doc.save(path)
     doc.close()
     return path
+
+
+def figure_pdf(path: Path) -> Path:
+    """A born-digital page with a figure over 60% of it and paragraphs beside it."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=LETTER[0], height=LETTER[1])
+    page.insert_image(pymupdf.Rect(36, 36, 576, 600), stream=_scan_png((540, 564), dpi=72))
+    for i in range(8):
+        page.insert_text((72, 630 + 16 * i), f"Figure 1 shows line {i + 1} of the results discussed here.", fontsize=10)
+    doc.save(path)
+    doc.close()
+    return path

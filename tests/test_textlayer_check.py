@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import SHARED
-from docs import ocr_layer_pdf, scan_pdf, stamped_scan_pdf, text_pdf
+from docs import figure_pdf, ocr_layer_pdf, scan_pdf, stamped_scan_pdf, text_pdf
 from docvl.sources import open_document
 from docvl.textlayer import read_page
 
@@ -25,6 +25,7 @@ def verdicts(path) -> list[str]:
     (lambda p: ocr_layer_pdf(p), ["ocr-layer"]),
     (lambda p: ocr_layer_pdf(p, text_under=True), ["ocr-layer"]),
     (lambda p: stamped_scan_pdf(p), ["pictures"]),
+    (lambda p: figure_pdf(p), ["ok"]),
 ])
 def test_verdicts_on_generated_pages(tmp_path, make, expected):
     assert verdicts(make(tmp_path / "doc.pdf")) == expected

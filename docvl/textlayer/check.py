@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from ..raster import SCAN_COVERAGE
 from .words import PageWords
 
 # A page whose visible text has fewer characters than this has no usable text layer.
@@ -18,9 +19,10 @@ MIN_CHARS = 8
 MAX_GARBLED = 0.05
 # Share of characters that may be invisible or hidden under a picture before the page is an OCR layer.
 MAX_HIDDEN = 0.5
-# Pictures covering this share of the page, with text over less than MIN_TEXT_OVER_PICTURES of them,
-# make a page whose content is mostly outside the text layer.
-PICTURE_SHARE = 0.5
+# Pictures covering as much of the page as a scan does (raster.SCAN_COVERAGE), with text over less
+# than MIN_TEXT_OVER_PICTURES of them, make a page whose content is mostly outside the text layer: a
+# scan with a typed stamp. A born-digital page with a large figure beside its text stays trusted.
+PICTURE_SHARE = SCAN_COVERAGE
 MIN_TEXT_OVER_PICTURES = 0.05
 # Fonts that OCR programs use for an invisible text layer (Tesseract, OCRmyPDF).
 OCR_FONTS = ("glyphlessfont", "glyphless")
