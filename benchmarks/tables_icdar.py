@@ -38,8 +38,11 @@ def docvl_tables(pdf: Path) -> list[dict]:
     def no_model():
         raise AssertionError("--text-layer only must not load a model")
 
-    task = with_text_layer(tables_task(), "tables", "only")
-    record = Runner(task, no_model, RunOptions()).run_document(str(pdf))
+    runner = Runner(with_text_layer(tables_task(), "tables", "only"), no_model, RunOptions())
+    try:
+        record = runner.run_document(str(pdf))
+    finally:
+        runner.close()
     return [t for p in record["pages"] if p["status"] == "ok" for t in p["tables"]]
 
 

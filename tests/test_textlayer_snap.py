@@ -66,3 +66,8 @@ def test_ground_snaps_the_models_box_to_the_words_on_a_born_digital_page(run_cli
     assert code == 0, err
     [box] = json.loads(out)["pages"][0]["boxes"]
     assert "snapped" not in box and box["box"] == pytest.approx(LETTER_BOX, abs=0.01)
+    results = tmp_path / "results"
+    code, _, err = run_cli("ground", pdf, "the total", "--out-dir", results, *opts(answering_model))
+    assert code == 0, err
+    [written] = results.glob("**/invoice*.json")
+    assert json.loads(written.read_text())["pages"][0]["boxes"][0]["snapped"] is True

@@ -54,6 +54,9 @@ def extract_tables(
     from ..textlayer.answer import with_text_layer
 
     fmt = _table_format(fmt, output)
+    if settings.batch.out_dir and fmt in ("csv", "xlsx"):
+        raise UsageError(f"extract-tables --out-dir writes one file per input: use --format json or jsonl "
+                         f"there, or -o FILE.{fmt} for {fmt}")
     sink = DocumentSink(fmt, output) if fmt in ("json", "jsonl") else TableSink(fmt, output, raw_cells)
     run_task(with_text_layer(tables_task(prompt_file), "tables", text_layer), files, sink, settings)
 
@@ -88,6 +91,9 @@ def ground(
     if overlay:
         from ..overlay import OverlaySink
 
+        if settings.batch.out_dir:
+            raise UsageError("ground --overlay writes into its own folder; run it without --out-dir")
+
         sink = OverlaySink(sink, overlay, settings.budget, settings.password)
     if text_layer == "auto":
         sink = _SnapToTextLayer(sink, query.strip(), settings.password)
@@ -96,36 +102,25 @@ def ground(
 
 class _SnapToTextLayer:
     """Snaps the model's boxes on born-digital pages to the words of a literal query, before the
-    records are drawn or written."""
+    records are drawn or written (to stdout or -o through add, to --out-dir through render)."""
 
     def __init__(self, inner, query: str, password: Optional[str]):
         self.inner, self.query, self.password = inner, query, password
 
-    def add(self, record: dict) -> None:
+    def __getattr__(self, name: str):  # fmt, out, suffix, close: the inner sink's
+        return getattr(self.inner, name)
+
+    def _snap(self, record: dict) -> dict:
         from ..textlayer.snap import snap_record
 
         snap_record(record, self.query, self.password)
-        self.inner.add(record)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class _DocumentFields:
-    """Puts the document's `fields` (first non-null value of each over its pages) on each record."""
-
-    def __init__(self, inner, names: list[str]):
-        self.inner = inner
-        self.names = names
+        return record
 
     def add(self, record: dict) -> None:
-        from ..tasks.extract import merge_fields
+        self.inner.add(self._snap(record))
 
-        record["fields"] = merge_fields(record.get("pages", []), self.names)
-        self.inner.add(record)
-
-    def close(self) -> None:
-        self.inner.close()
+    def render(self, records):
+        return self.inner.render([self._snap(r) for r in records])
 
 
 @task_command
@@ -148,5 +143,5 @@ def extract(
     if (fields is None) == (schema is None):
         raise UsageError("extract: give either --fields a,b,c or --schema FILE")
     specs = specs_from_names(fields) if fields is not None else specs_from_schema(schema)
-    sink = _DocumentFields(DocumentSink(_json_format(fmt), output), [s.name for s in specs])
+    sink = DocumentSink(_json_format(fmt), output)
     run_task(extract_task(specs, prompt_file), files, sink, settings)

@@ -18,8 +18,9 @@ class Task:
     parse: Callable[[str, PageImage, str], dict]
     options: dict = field(default_factory=dict)  # recorded in the output and the resume key
     # (document, 1-based page) -> the page record's fields, or None to render the page for the model.
-    # Lets a page be answered without the model (e.g. from its text layer). It runs before rendering
-    # and must be picklable (a module-level function or an instance of a module-level class) so that
-    # a runner can call it in worker processes; the runner adds page, status, error, token counts
-    # and seconds.
+    # Lets a page be answered without the model (e.g. from its text layer). It runs in the raster
+    # worker processes, before rendering, so it must be picklable (a module-level function or an
+    # instance of a module-level class); the runner adds page, status, error, token counts and seconds.
     answer_page: Callable[[Document, int], dict | None] | None = None
+    # (the document's page records) -> fields merged into the document record once all pages are done
+    summarize: Callable[[list[dict]], dict] | None = None
