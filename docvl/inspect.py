@@ -9,6 +9,7 @@ from .budget import Budget, visual_tokens
 from .errors import DocvlError
 from .raster import page_geometry, plan_size
 from .sources import open_document, parse_pages
+from .textlayer import read_page
 
 
 def inspect_document(path: str, budget: Budget, pages: str | None, password: str | None) -> dict:
@@ -21,11 +22,11 @@ def inspect_document(path: str, budget: Budget, pages: str | None, password: str
         for number in parse_pages(pages, doc.page_count):
             w_pt, h_pt, rotation, scan = page_geometry(doc, number)
             h, w = plan_size(w_pt, h_pt, scan, budget)
-            text_layer = bool(doc.handle[number - 1].get_text().strip()) if doc.kind == "pdf" else False
+            read = read_page(doc, number)
             report["pages"].append({
                 "page": number, "width_pt": round(w_pt, 2), "height_pt": round(h_pt, 2),
                 "rotation": rotation, "scan_dpi": None if scan is None else round(scan, 1),
-                "text_layer": text_layer, "width_px": w, "height_px": h,
+                "text_layer": None if read is None else read[1].as_dict(), "width_px": w, "height_px": h,
                 "visual_tokens": visual_tokens(h, w),
             })
         return report
@@ -54,6 +55,6 @@ def print_info(reports: list[dict], as_json: bool) -> None:
         for p in r["pages"]:
             table.add_row(str(p["page"]), f"{p['width_pt']:.0f} x {p['height_pt']:.0f}", str(p["rotation"]),
                           "-" if p["scan_dpi"] is None else f"{p['scan_dpi']:.0f}",
-                          "yes" if p["text_layer"] else "no", f"{p['width_px']} x {p['height_px']}",
+                          "-" if p["text_layer"] is None else p["text_layer"]["verdict"], f"{p['width_px']} x {p['height_px']}",
                           str(p["visual_tokens"]))
         out.print(table)

@@ -266,7 +266,13 @@ class Runner:
             record.update(self.task.summarize(pages))
         failed = sum(p["status"] != "ok" for p in pages)
         record["status"] = "ok" if failed == 0 else ("failed" if failed == len(pages) else "partial")
-        record["error"] = None if failed == 0 else f"{failed} of {len(pages)} pages failed"
+        if failed:
+            # The first failed page's reason usually says what to do.
+            path = record["source"]["path"]
+            first = next(p["error"] for p in pages if p["status"] != "ok").removeprefix(f"{path}: ")
+            record["error"] = f"{path}: {failed} of {len(pages)} pages failed; first: {first}"
+        else:
+            record["error"] = None
         record["seconds"] = round(time.perf_counter() - doc.started, 3)
         doc.done = True
         if self.out_dir is not None and record["status"] != "failed":
@@ -367,7 +373,10 @@ class Runner:
         """Page records for a batch. Out of memory: split the batch, then shrink the page. Any other
         failure of a batch is isolated to its pages the same way; engine errors (the model cannot be
         loaded or run at all) end the run."""
-        engine = self.engine
+        try:
+            engine = self.engine
+        except DocvlError as e:  # say which page wanted it: the others may need no model at all
+            raise type(e)(f"{pages[0].source}: page {pages[0].page} needs the model: {e.message}") from None
         start = time.perf_counter()
         oom = False
         try:
@@ -415,7 +424,7 @@ class Runner:
         generations = engine.generate(requests)
         records = []
         for page, gen in zip(batch, generations):
-            record = {"page": page.page, "status": "ok", "error": None, **page.describe(),
+            record = {"page": page.page, "status": "ok", "error": None, "source": "model", **page.describe(),
                       "prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
                       "seconds": round(gen.seconds, 3)}
             if gen.visual_tokens != page.visual_tokens:

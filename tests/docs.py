@@ -45,3 +45,51 @@ def scan_pdf(path: Path, dpi: int = 300, size=LETTER, pages: int = 1) -> Path:
     doc.save(path)
     doc.close()
     return path
+
+
+def _scan_png(size=LETTER, dpi: int = 150) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    page_image(round(size[0] * dpi / 72), round(size[1] * dpi / 72)).convert("L").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def ocr_layer_pdf(path: Path, text_under: bool = False) -> Path:
+    """A scan with an OCR text layer as OCR programs write it: invisible text (render mode 3) over
+    the picture, or (text_under) ordinary text painted first and covered by the picture."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=LETTER[0], height=LETTER[1])
+    if text_under:
+        for i in range(10):
+            page.insert_text((72, 90 + 18 * i), f"scanned page line {i + 1}", fontsize=11)
+    page.insert_image(page.rect, stream=_scan_png())
+    if not text_under:
+        for i in range(10):
+            page.insert_text((72, 90 + 18 * i), f"scanned page line {i + 1}", fontsize=11, render_mode=3)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def stamped_scan_pdf(path: Path, stamp: str = "RECEIVED 2026-11-02") -> Path:
+    """A scan with a few words of real text over it (a stamp): the text does not cover the page."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=LETTER[0], height=LETTER[1])
+    page.insert_image(page.rect, stream=_scan_png())
+    page.insert_text((400, 60), stamp, fontsize=11)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def figure_pdf(path: Path) -> Path:
+    """A born-digital page with a figure over 60% of it and paragraphs beside it."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=LETTER[0], height=LETTER[1])
+    page.insert_image(pymupdf.Rect(36, 36, 576, 600), stream=_scan_png((540, 564), dpi=72))
+    for i in range(8):
+        page.insert_text((72, 630 + 16 * i), f"Figure 1 shows line {i + 1} of the results discussed here.", fontsize=10)
+    doc.save(path)
+    doc.close()
+    return path

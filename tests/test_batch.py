@@ -24,8 +24,9 @@ PARTIAL = "hostile-cycle__pdfjs_Pages-tree-refs.pdf"  # page 2 is a cycle in the
 
 
 def common(model):
-    return ("--model", model, "--min-pixels", MIN, "--max-pixels", MAX, "--max-new-tokens", 2,
-            "--batch-size", 3)
+    # --text-layer off: the generated PDFs are born digital, and these pages are for the model.
+    return ("--text-layer", "off", "--model", model, "--min-pixels", MIN, "--max-pixels", MAX,
+            "--max-new-tokens", 2, "--batch-size", 3)
 
 
 def good_folder(root: Path) -> list[str]:

@@ -17,7 +17,8 @@ def test_ocr_end_to_end_on_text_and_scan_pdfs(run_cli, tiny_model, pdfs):
     from transformers import AutoProcessor
 
     code, out, err = run_cli("ocr", *pdfs, "--model", tiny_model, "--min-pixels", MIN, "--max-pixels", MAX,
-                             "--max-new-tokens", 6, "--batch-size", 2, "--lang", "ko")
+                             "--max-new-tokens", 6, "--batch-size", 2, "--lang", "ko",
+                             "--text-layer", "off")
     assert code == 0, err
     docs = json.loads(out)
     assert [d["schema"] for d in docs] == ["docvl/1", "docvl/1"]
@@ -46,7 +47,8 @@ def test_ocr_end_to_end_on_text_and_scan_pdfs(run_cli, tiny_model, pdfs):
 
 
 def test_ocr_formats_and_output_file(run_cli, tiny_model, pdfs, tmp_path):
-    common = ("--model", tiny_model, "--min-pixels", MIN, "--max-pixels", MAX, "--max-new-tokens", 3)
+    common = ("--model", tiny_model, "--min-pixels", MIN, "--max-pixels", MAX, "--max-new-tokens", 3,
+              "--text-layer", "off")
     code, out, _ = run_cli("ocr", *pdfs, "--format", "jsonl", *common)
     assert code == 0
     lines = out.splitlines()
@@ -73,15 +75,16 @@ def test_bad_file_in_a_list_is_one_line_and_partial(run_cli, tiny_model, pdfs, t
 
 @pytest.mark.parametrize("args, code, fragment", [
     (["missing.pdf"], 3, "no such file"),
-    (["{pdf}", "--model", "/nonexistent/model"], 4, "not available here"),
-    (["{pdf}", "--model", "Qwen/Not-A-Real-Model"], 4, "hf download"),
+    (["{scan}", "--model", "/nonexistent/model"], 4, "not available here"),
+    (["{scan}", "--model", "Qwen/Not-A-Real-Model"], 4, "hf download"),
     (["{pdf}", "--lang", "xx"], 2, "unknown language"),
     (["{pdf}", "--pages", "0"], 2, "--pages"),
     (["{pdf}", "--min-pixels", "5000", "--max-pixels", "1000"], 2, "--max-pixels"),
-    (["{pdf}", "--device", "cuda"], 2, "no CUDA GPU"),
+    (["{scan}", "--device", "cuda"], 2, "no CUDA GPU"),
+    (["{pdf}", "--text-layer", "sometimes"], 2, "--text-layer"),
 ])
 def test_usage_and_engine_errors(run_cli, pdfs, args, code, fragment):
-    args = [a.replace("{pdf}", str(pdfs[0])) for a in args]
+    args = [a.replace("{pdf}", str(pdfs[0])).replace("{scan}", str(pdfs[1])) for a in args]
     got, out, err = run_cli("ocr", *args)
     assert got == code
     assert fragment in err and len(err.strip().splitlines()) == 1
@@ -93,8 +96,8 @@ def test_info_loads_no_model(run_cli, pdfs):
     code, out, err = run_cli("info", *pdfs, "--json")
     assert code == 0, err
     text, scan = json.loads(out)
-    assert text["page_count"] == 2 and text["pages"][0]["text_layer"] is True
+    assert text["page_count"] == 2 and text["pages"][0]["text_layer"]["trusted"] is True
     assert scan["pages"][0]["scan_dpi"] == pytest.approx(150, rel=0.01)
-    assert scan["pages"][0]["text_layer"] is False
+    assert scan["pages"][0]["text_layer"]["verdict"] == "none"
     budget = Budget()
     assert text["pages"][0]["visual_tokens"] * 784 <= budget.max_pixels

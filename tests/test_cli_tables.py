@@ -56,7 +56,7 @@ def test_random_model_still_gives_valid_documents(run_cli, tiny_model, tmp_path)
     common = opts(tiny_model, 12)
     documents = {}
     for args in (["extract-tables", pdf, "--format", "json"], ["ground", pdf, "the total", "--all"],
-                 ["extract", pdf, "--fields", "invoice_number,date,total"], ["ocr", pdf, "--boxes"]):
+                 ["extract", pdf, "--fields", "invoice_number,date,total"], ["ocr", pdf, "--boxes", "--text-layer", "off"]):
         code, out, err = run_cli(*args, *common)
         assert code == 0, err
         documents[args[0]] = document = valid(json.loads(out))
@@ -155,7 +155,7 @@ def test_extract_fields_typed_null_when_absent_never_invented(run_cli, answering
 
 
 def test_ocr_lines_with_boxes(run_cli, answering_model, letter):
-    code, out, err = run_cli("ocr", letter, "--boxes", *opts(answering_model))
+    code, out, err = run_cli("ocr", letter, "--boxes", "--text-layer", "off", *opts(answering_model))
     assert code == 0, err
     [page] = valid(json.loads(out))["pages"]
     assert [line["text"] for line in page["lines"]] == ["total"] and page["text"] == "total"

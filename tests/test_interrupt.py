@@ -21,7 +21,7 @@ DOCS, PAGES = 3, 4
 
 def args(model, docs: Path, out: Path) -> list[str]:
     # Batches of one page: the model's numbers do not depend on which pages share a batch.
-    return ["ocr", str(docs), "--out-dir", str(out), "--model", str(model), "--min-pixels", str(MIN),
+    return ["ocr", str(docs), "--out-dir", str(out), "--text-layer", "off", "--model", str(model), "--min-pixels", str(MIN),
             "--max-pixels", str(MAX), "--max-new-tokens", "6", "--batch-size", "1", "--workers", "1"]
 
 

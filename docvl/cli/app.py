@@ -9,7 +9,7 @@ import typer
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from ..errors import ExitCode, UsageError
 from .common import Files, Output, PromptFile, Settings, app, command, exit_code, make_budget, run_task, task_command
-from .common import MaxPixels, MinPixels, Pages, Password
+from .common import MaxPixels, MinPixels, Pages, Password, TextLayer
 
 
 @task_command
@@ -20,16 +20,19 @@ def ocr(
     output: Output = None,
     prompt_file: PromptFile = None,
     boxes: Annotated[bool, typer.Option("--boxes", help="Each line of text with its box in page coordinates.")] = False,
+    text_layer: TextLayer = "auto",
     *,
     settings: Settings,
 ) -> None:
     """OCR: the text of every page, as JSON (default), JSONL or plain text."""
     from ..output import DocumentSink
     from ..tasks.ocr import ocr_task
+    from ..textlayer.answer import with_text_layer
 
     if fmt not in ("json", "jsonl", "text"):
         raise UsageError(f"--format {fmt}: use json, jsonl or text")
-    run_task(ocr_task(lang, prompt_file, boxes), files, DocumentSink(fmt, output), settings)
+    task = with_text_layer(ocr_task(lang, prompt_file, boxes), "lines" if boxes else "text", text_layer)
+    run_task(task, files, DocumentSink(fmt, output), settings)
 
 
 @command
@@ -51,7 +54,7 @@ def info(
     raise typer.Exit(exit_code(len(files), failed, 0))
 
 
-from . import tasks_cli  # noqa: E402,F401  (registers extract-tables, ground, extract)
+from . import eval_cli, tasks_cli  # noqa: E402,F401  (register eval; extract-tables, ground, extract)
 
 
 def main() -> None:

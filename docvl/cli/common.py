@@ -31,10 +31,16 @@ Pages = Annotated[Optional[str], typer.Option("--pages", help="1-based pages, e.
 Password = Annotated[Optional[str], typer.Option("--password", help="Password of encrypted PDFs.")]
 MinPixels = Annotated[int, typer.Option("--min-pixels", help="Smallest page image, in pixels.")]
 MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Largest page image, in pixels (28x28 = 1 visual token).")]
+TextLayer = Annotated[str, typer.Option(
+    "--text-layer", help="auto: pages with a trustworthy PDF text layer come from it, the rest from the model; "
+                         "off: every page from the model; only: never load a model.")]
 
 
-def command(fn):
-    """Register a command whose DocvlErrors become one line on stderr and their exit code."""
+def command(fn=None, *, name: str | None = None):
+    """Register a command whose DocvlErrors become one line on stderr and their exit code
+    (`@command`, or `@command(name="eval")` where the name is not a good Python name)."""
+    if fn is None:
+        return functools.partial(command, name=name)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -44,7 +50,7 @@ def command(fn):
             print(f"docvl: error: {e.message}", file=sys.stderr)
             raise typer.Exit(int(e.code)) from None
 
-    return app.command()(wrapper)
+    return app.command(name)(wrapper)
 
 
 def make_budget(min_pixels: int, max_pixels: int) -> Budget:
@@ -195,7 +201,7 @@ def _report(d, verbose: bool, progress) -> None:
     elif record["status"] == "failed":
         line = f"docvl: error: {record['error']}"
     elif record["status"] == "partial":
-        line = f"docvl: {path}: {record['error']}"
+        line = f"docvl: {record['error']}"  # it names the file
     else:
         line = f"docvl: {path}: ok, {len(record['pages'])} pages in {record['seconds']:.1f} s" if verbose else None
     if line:

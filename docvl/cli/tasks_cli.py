@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .common import Files, Output, PromptFile, Settings, run_task, task_command
+from .common import Files, Output, PromptFile, Settings, TextLayer, run_task, task_command
 
 TABLE_FORMATS = ("csv", "json", "jsonl", "xlsx")
 JsonFormat = Annotated[str, typer.Option("--format", help="json or jsonl.")]
@@ -43,6 +43,7 @@ def extract_tables(
     raw_cells: Annotated[bool, typer.Option(
         "--raw-cells", help="Write cells as the model wrote them, even those a spreadsheet would run.")] = False,
     prompt_file: PromptFile = None,
+    text_layer: TextLayer = "auto",
     *,
     settings: Settings,
 ) -> None:
@@ -50,13 +51,14 @@ def extract_tables(
     from ..output import DocumentSink
     from ..table_output import TableSink
     from ..tasks.tables import tables_task
+    from ..textlayer.answer import with_text_layer
 
     fmt = _table_format(fmt, output)
     if settings.batch.out_dir and fmt in ("csv", "xlsx"):
         raise UsageError(f"extract-tables --out-dir writes one file per input: use --format json or jsonl "
                          f"there, or -o FILE.{fmt} for {fmt}")
     sink = DocumentSink(fmt, output) if fmt in ("json", "jsonl") else TableSink(fmt, output, raw_cells)
-    run_task(tables_task(prompt_file), files, sink, settings)
+    run_task(with_text_layer(tables_task(prompt_file), "tables", text_layer), files, sink, settings)
 
 
 @task_command
@@ -69,6 +71,9 @@ def ground(
     fmt: JsonFormat = "json",
     output: Output = None,
     prompt_file: PromptFile = None,
+    text_layer: Annotated[str, typer.Option(
+        "--text-layer", help="auto: on born-digital pages, a literal QUERY's box snaps to the PDF's words; off: "
+                             "the model's boxes as they are.")] = "auto",
     *,
     settings: Settings,
 ) -> None:
@@ -78,6 +83,10 @@ def ground(
 
     if not query.strip():
         raise UsageError("ground: the query is empty; describe what to find, e.g. \"the total amount\"")
+    if text_layer not in ("auto", "off"):
+        raise UsageError(f"--text-layer {text_layer}: ground takes auto or off (it needs the model)")
+    task = ground_task(query.strip(), all_matches, prompt_file)
+    task.options["text_layer"] = text_layer
     sink = DocumentSink(_json_format(fmt), output)
     if overlay:
         from ..overlay import OverlaySink
@@ -86,7 +95,32 @@ def ground(
             raise UsageError("ground --overlay writes into its own folder; run it without --out-dir")
 
         sink = OverlaySink(sink, overlay, settings.budget, settings.password)
-    run_task(ground_task(query.strip(), all_matches, prompt_file), files, sink, settings)
+    if text_layer == "auto":
+        sink = _SnapToTextLayer(sink, query.strip(), settings.password)
+    run_task(task, files, sink, settings)
+
+
+class _SnapToTextLayer:
+    """Snaps the model's boxes on born-digital pages to the words of a literal query, before the
+    records are drawn or written (to stdout or -o through add, to --out-dir through render)."""
+
+    def __init__(self, inner, query: str, password: Optional[str]):
+        self.inner, self.query, self.password = inner, query, password
+
+    def __getattr__(self, name: str):  # fmt, out, suffix, close: the inner sink's
+        return getattr(self.inner, name)
+
+    def _snap(self, record: dict) -> dict:
+        from ..textlayer.snap import snap_record
+
+        snap_record(record, self.query, self.password)
+        return record
+
+    def add(self, record: dict) -> None:
+        self.inner.add(self._snap(record))
+
+    def render(self, records):
+        return self.inner.render([self._snap(r) for r in records])
 
 
 @task_command

@@ -1,0 +1,103 @@
+"""The visible text of a PDF page: words with boxes in displayed page coordinates, and plain text.
+
+Invisible text (render mode 3, fully transparent, clipped away) is dropped: it is what OCR layers
+over scans are made of, and a reader never sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Span char_flags bits (MuPDF's FZ_STEXT_FILLED, _STROKED, _CLIPPED).
+_FILLED, _STROKED, _CLIPPED = 16, 32, 64
+
+
+@dataclass(frozen=True)
+class Word:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str
+    horizontal: bool  # reads left to right on the displayed page
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+def span_visible(span: dict) -> bool:
+    flags = span.get("char_flags")
+    if flags is not None and (not flags & (_FILLED | _STROKED) or flags & _CLIPPED):
+        return False
+    return span.get("alpha", 255) > 0
+
+
+@dataclass
+class PageWords:
+    """One page's text, read once: what the check, plain text, words and tables are built from."""
+
+    words: list[Word]  # visible words, displayed coordinates, in the PDF's order
+    lines: list[tuple[list[float], str]]  # visible text lines: (box, text), in the PDF's order
+    spans: list[dict]  # every span (text, font, visible, box), invisible ones included
+
+    @property
+    def text(self) -> str:
+        return "\n".join(text for _, text in self.lines)
+
+
+def read_words(page) -> PageWords:
+    import pymupdf
+
+    matrix = page.rotation_matrix
+    rotation = pymupdf.Matrix(matrix.a, matrix.b, matrix.c, matrix.d, 0, 0)  # directions only
+
+    identity = matrix.is_rectilinear and tuple(matrix) == (1, 0, 0, 1, 0, 0)
+
+    def shown(box) -> list[float]:
+        if identity:  # an unrotated page: the common case, without PyMuPDF's Python wrappers
+            return list(box)
+        r = pymupdf.Rect(box) * matrix
+        return [r.x0, r.y0, r.x1, r.y1]
+
+    data = page.get_text("rawdict")
+    spans, lines, words = [], [], []
+    for block in data.get("blocks", []):
+        for line in block.get("lines", []):
+            d = pymupdf.Point(line["dir"]) * rotation
+            horizontal = d.x > 0.99  # left to right as displayed
+            parts: list[str] = []
+            word: list[dict] = []
+
+            def flush():
+                if word:
+                    # Plain min/max: PyMuPDF's Rect union costs ~20 us a character in Python.
+                    boxes = [c["bbox"] for c in word]
+                    r = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                         max(b[2] for b in boxes), max(b[3] for b in boxes))
+                    words.append(Word(*shown(r), "".join(c["c"] for c in word), horizontal))
+                    word.clear()
+
+            for span in line["spans"]:
+                text = "".join(c["c"] for c in span["chars"])
+                visible = span_visible(span)
+                spans.append({"text": text, "font": span.get("font", ""), "visible": visible,
+                              "box": shown(span["bbox"])})
+                if not visible:
+                    flush()
+                    continue
+                parts.append(text)
+                for c in span["chars"]:
+                    if c["c"].isspace():
+                        flush()
+                    else:
+                        word.append(c)
+            flush()
+            text = "".join(parts).strip()
+            if text:
+                lines.append((shown(line["bbox"]), text))
+    return PageWords(words, lines, spans)
