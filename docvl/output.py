@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import Iterable, TextIO
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8_safe(text: str) -> str:
+    """`text` as it can be written in UTF-8: surrogates (from undecodable file names or a model's broken
+    bytes) are paired into their character where they form one, replaced by U+FFFD where they do not."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def dumps(record: dict, indent: int | None = None) -> str:
     # ensure_ascii=False keeps Korean or Arabic text readable; JSON stays valid whatever the model wrote.
-    return json.dumps(record, ensure_ascii=False, indent=indent)
+    return utf8_safe(json.dumps(record, ensure_ascii=False, indent=indent))
 
 
 def as_text(record: dict) -> str:
@@ -26,7 +38,7 @@ def as_text(record: dict) -> str:
             parts.append(page.get("text", ""))
         else:
             parts.append(f"[page {page.get('page')} failed: {page.get('error')}]")
-    return "\f\n".join(parts) + "\n"
+    return utf8_safe("\f\n".join(parts) + "\n")
 
 
 def atomic_write(path: str | Path, text: str) -> None:

@@ -25,6 +25,7 @@ class RunOptions:
     pages: str | None = None
     password: str | None = None
     batch_size: int = 4
+    raster_time_limit: float | None = None  # seconds of rasterization per document (raster.render_page)
 
 
 class Runner:
@@ -83,7 +84,7 @@ class Runner:
         batch: list[PageImage] = []
         for number in numbers:
             try:
-                batch.append(render_page(doc, number, self.options.budget))
+                batch.append(render_page(doc, number, self.options.budget, self.options.raster_time_limit))
             except DocvlError as e:
                 yield failed_page(number, e.message)
                 continue

@@ -9,7 +9,7 @@ import typer
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from ..errors import ExitCode, UsageError
 from .common import Files, Output, PromptFile, Settings, app, command, exit_code, make_budget, run_task, task_command
-from .common import MaxPixels, MinPixels, Pages, Password
+from .common import DEFAULT_RASTER_TIMEOUT, MaxPixels, MinPixels, Pages, Password, RasterTimeout
 
 
 @task_command
@@ -39,15 +39,17 @@ def info(
     min_pixels: MinPixels = DEFAULT_MIN_PIXELS,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    raster_timeout: RasterTimeout = DEFAULT_RASTER_TIMEOUT,
 ) -> None:
     """Pages, sizes, scan resolution, text layer and visual-token cost; loads no model."""
     from ..inspect import inspect_document, print_info
 
     budget = make_budget(min_pixels, max_pixels)
-    reports = [inspect_document(f, budget, pages, password) for f in files]
+    reports = [inspect_document(f, budget, pages, password, raster_timeout or None) for f in files]
     print_info(reports, as_json)
     failed = sum(r["status"] == "failed" for r in reports)
-    raise typer.Exit(exit_code(len(files), failed, 0))
+    partial = sum(r["status"] == "partial" for r in reports)
+    raise typer.Exit(exit_code(len(files), failed, partial))
 
 
 def main() -> None:

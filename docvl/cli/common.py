@@ -10,7 +10,7 @@ import typer
 
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, Budget
 from ..engines import DEFAULT_MODEL
-from ..errors import DocvlError, ExitCode, UsageError
+from ..errors import DocvlError, ExitCode, UsageError, one_line
 
 app = typer.Typer(
     name="docvl",
@@ -27,6 +27,10 @@ Pages = Annotated[Optional[str], typer.Option("--pages", help="1-based pages, e.
 Password = Annotated[Optional[str], typer.Option("--password", help="Password of encrypted PDFs.")]
 MinPixels = Annotated[int, typer.Option("--min-pixels", help="Smallest page image, in pixels.")]
 MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Largest page image, in pixels (28x28 = 1 visual token).")]
+# Seconds of rasterization each document may use: a page that renders forever cannot hang a batch.
+DEFAULT_RASTER_TIMEOUT = 300.0
+RasterTimeout = Annotated[float, typer.Option(
+    "--raster-timeout", min=0, help="Seconds of page rendering each document may use; 0: no limit (renders in-process).")]
 
 
 def command(fn):
@@ -59,6 +63,7 @@ class Settings:
     budget: Budget
     batch_size: int
     engine: dict = field(default_factory=dict)  # LocalOptions fields
+    raster_time_limit: Optional[float] = None
 
 
 def _shared_options(
@@ -75,10 +80,11 @@ def _shared_options(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Pages per generate call.")] = 4,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1, help="Longest answer per page, in tokens.")] = 1024,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run code shipped with the checkpoint.")] = False,
+    raster_timeout: RasterTimeout = DEFAULT_RASTER_TIMEOUT,
 ) -> Settings:
     return Settings(pages, password, make_budget(min_pixels, max_pixels), batch_size, dict(
         model=model, device=device, dtype=dtype, quant=quant, gpus=gpus, max_memory=max_memory,
-        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code))
+        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code), raster_timeout or None)
 
 
 def task_command(fn):
@@ -106,8 +112,8 @@ def run_task(task, files: list[str], sink, settings: Settings) -> None:
 
         return LocalEngine(LocalOptions(**settings.engine), settings.budget)
 
-    runner = Runner(task, engine_factory,
-                    RunOptions(settings.budget, settings.pages, settings.password, settings.batch_size))
+    runner = Runner(task, engine_factory, RunOptions(settings.budget, settings.pages, settings.password,
+                                                     settings.batch_size, settings.raster_time_limit))
     failed = partial = 0
     for record in runner.run(files):
         sink.add(record)
@@ -116,7 +122,7 @@ def run_task(task, files: list[str], sink, settings: Settings) -> None:
             print(f"docvl: error: {record['error']}", file=sys.stderr)
         elif record["status"] == "partial":
             partial += 1
-            print(f"docvl: {record['source']['path']}: {record['error']}", file=sys.stderr)
+            print(f"docvl: {one_line(record['source']['path'])}: {record['error']}", file=sys.stderr)
     sink.close()
     raise typer.Exit(exit_code(len(files), failed, partial))
 
