@@ -117,7 +117,9 @@ def page_geometry(doc: Document, number: int) -> tuple[float, float, int, float 
             r = page.rect
             return r.width, r.height, page.rotation, scan_dpi(page)
         img = doc.handle
-        img.seek(number - 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notes on odd files are not the user's business
+            img.seek(number - 1)
         dpi = _image_dpi(img)
         return img.width * 72.0 / dpi, img.height * 72.0 / dpi, 0, dpi
     except Exception as e:
@@ -191,13 +193,13 @@ def _render_pdf(doc: Document, number: int, w: int, h: int) -> Image.Image:
 
 def _render_image(doc: Document, number: int, w: int, h: int) -> Image.Image:
     img = doc.handle
-    img.seek(number - 1)
-    # JPEG can decode at 1/2, 1/4, 1/8 scale: never decode more pixels than needed.
-    img.draft(None, (w, h))
-    if img.width * img.height > MAX_DECODE_PIXELS:
-        raise InputError(too_large(f"{doc.path}: page {number}", img.width, img.height))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow's notes on odd files are not the user's business
+        img.seek(number - 1)
+        # JPEG can decode at 1/2, 1/4, 1/8 scale: never decode more pixels than needed.
+        img.draft(None, (w, h))
+        if img.width * img.height > MAX_DECODE_PIXELS:
+            raise InputError(too_large(f"{doc.path}: page {number}", img.width, img.height))
         img.load()
     frame = _eight_bit(img)
     # Downscale before converting: a bilevel or gray scan stays one byte per pixel at full size.
