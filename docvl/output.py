@@ -41,12 +41,12 @@ def as_text(record: dict) -> str:
     return utf8_safe("\f\n".join(parts) + "\n")
 
 
-def atomic_write(path: str | Path, text: str) -> None:
+def atomic_write(path: str | Path, text: str | bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -91,3 +91,19 @@ class DocumentSink:
             return "".join(as_text(r) for r in records)
         body = records[0] if len(records) == 1 else records
         return dumps(body, indent=2) + "\n"
+
+
+class StemNamer:
+    """Input path -> a file-name stem for outputs: the input's own stem, `-2`, `-3`... on repeats."""
+
+    def __init__(self):
+        self.used: set[str] = set()
+
+    def name(self, path: str) -> str:
+        stem = name = Path(path).stem or "input"
+        n = 1
+        while name in self.used:
+            n += 1
+            name = f"{stem}-{n}"
+        self.used.add(name)
+        return name

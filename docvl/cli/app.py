@@ -19,6 +19,7 @@ def ocr(
     fmt: Annotated[str, typer.Option("--format", help="json, jsonl or text.")] = "json",
     output: Output = None,
     prompt_file: PromptFile = None,
+    boxes: Annotated[bool, typer.Option("--boxes", help="Each line of text with its box in page coordinates.")] = False,
     *,
     settings: Settings,
 ) -> None:
@@ -28,7 +29,7 @@ def ocr(
 
     if fmt not in ("json", "jsonl", "text"):
         raise UsageError(f"--format {fmt}: use json, jsonl or text")
-    run_task(ocr_task(lang, prompt_file), files, DocumentSink(fmt, output), settings)
+    run_task(ocr_task(lang, prompt_file, boxes), files, DocumentSink(fmt, output), settings)
 
 
 @command
@@ -50,6 +51,9 @@ def info(
     failed = sum(r["status"] == "failed" for r in reports)
     partial = sum(r["status"] == "partial" for r in reports)
     raise typer.Exit(exit_code(len(files), failed, partial))
+
+
+from . import tasks_cli  # noqa: E402,F401  (registers extract-tables, ground, extract)
 
 
 def main() -> None:

@@ -80,11 +80,14 @@ def _shared_options(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Pages per generate call.")] = 4,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1, help="Longest answer per page, in tokens.")] = 1024,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run code shipped with the checkpoint.")] = False,
+    attn: Annotated[str, typer.Option("--attn", help="Attention kernels: sdpa, eager or flash_attention_2.")] = "sdpa",
+    compile: Annotated[bool, typer.Option("--compile", help="Static KV cache + torch.compile of decoding (pays on GPUs).")] = False,
     raster_timeout: RasterTimeout = DEFAULT_RASTER_TIMEOUT,
 ) -> Settings:
     return Settings(pages, password, make_budget(min_pixels, max_pixels), batch_size, dict(
         model=model, device=device, dtype=dtype, quant=quant, gpus=gpus, max_memory=max_memory,
-        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code), raster_timeout or None)
+        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code, attn=attn, compile=compile),
+        raster_timeout or None)
 
 
 def task_command(fn):

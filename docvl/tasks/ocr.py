@@ -1,25 +1,43 @@
-"""OCR: the page's text in reading order. Template fields: {language_hint}, {language}."""
+"""OCR: the page's text in reading order. Template fields: {language_hint}, {language}.
+
+With boxes, the model is asked for each line with its box (template `ocr-boxes`); the lines come out
+in page coordinates and `text` is their text, one line each.
+"""
 
 from __future__ import annotations
 
 from .. import prompts
+from ..coords import anchor_all
+from ..parsers.boxes import parse_boxes
 from ..raster import PageImage
 from . import Task
 
 
-def ocr_task(lang: str | None = None, prompt_file: str | None = None) -> Task:
+def ocr_task(lang: str | None = None, prompt_file: str | None = None, boxes: bool = False) -> Task:
     language = prompts.language_name(lang)
     hint = f" The text is in {language}." if language else ""
 
     def prompt(page: PageImage, family: str) -> str:
-        template = prompts.load_template("ocr", family, prompt_file)
+        template = prompts.load_template("ocr-boxes" if boxes else "ocr", family, prompt_file)
         return prompts.render(template, language_hint=hint, language=language or "its original language")
 
-    return Task("ocr", prompt, parse_ocr, {"lang": lang, "prompt_file": prompt_file})
+    return Task("ocr", prompt, parse_ocr_lines if boxes else parse_ocr,
+                {"lang": lang, "prompt_file": prompt_file, "boxes": boxes})
 
 
 def parse_ocr(text: str, page: PageImage, family: str) -> dict:
     return {"text": strip_fences(text).strip()}
+
+
+def parse_ocr_lines(text: str, page: PageImage, family: str) -> dict:
+    items, warnings = parse_boxes(text, plain=False)
+    lines = [{"text": line.pop("label") or "", **line} for line in anchor_all(items, page, family, warnings)]
+    if not items:
+        plain = parse_ocr(text, page, family)["text"]
+        if plain:
+            warnings.append("the answer has no line boxes; its text is kept without them")
+        return {"text": plain, "lines": [], "warnings": warnings}
+    return {"text": "\n".join(line["text"] for line in lines), "lines": lines, "warnings": warnings}
 
 
 def strip_fences(text: str) -> str:

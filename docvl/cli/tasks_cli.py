@@ -1,0 +1,124 @@
+"""Commands for tables, grounding and key fields: `extract-tables`, `ground`, `extract`."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UsageError
+from .common import Files, Output, PromptFile, Settings, run_task, task_command
+
+TABLE_FORMATS = ("csv", "json", "jsonl", "xlsx")
+JsonFormat = Annotated[str, typer.Option("--format", help="json or jsonl.")]
+
+
+def _json_format(fmt: str) -> str:
+    if fmt not in ("json", "jsonl"):
+        raise UsageError(f"--format {fmt}: use json or jsonl")
+    return fmt
+
+
+def _table_format(fmt: Optional[str], output: Optional[str]) -> str:
+    if fmt is None:
+        suffix = Path(output).suffix.lower() if output and output != "-" else ""
+        fmt = {".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx"}.get(suffix, "csv")
+    if fmt not in TABLE_FORMATS:
+        raise UsageError(f"--format {fmt}: use {', '.join(TABLE_FORMATS)}")
+    if fmt == "xlsx":
+        if output in (None, "-"):
+            raise UsageError("--format xlsx writes a workbook file; give it with -o FILE.xlsx")
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError:
+            raise UsageError("--format xlsx needs openpyxl: pip install 'docvl[xlsx]'") from None
+    return fmt
+
+
+@task_command
+def extract_tables(
+    files: Files,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="csv, json, jsonl or xlsx; by default from -o's suffix, else csv.")] = None,
+    output: Output = None,
+    raw_cells: Annotated[bool, typer.Option(
+        "--raw-cells", help="Write cells as the model wrote them, even those a spreadsheet would run.")] = False,
+    prompt_file: PromptFile = None,
+    *,
+    settings: Settings,
+) -> None:
+    """Tables: CSV (one file per table), JSON with every table's page, header, rows and box, or xlsx."""
+    from ..output import DocumentSink
+    from ..table_output import TableSink
+    from ..tasks.tables import tables_task
+
+    fmt = _table_format(fmt, output)
+    sink = DocumentSink(fmt, output) if fmt in ("json", "jsonl") else TableSink(fmt, output, raw_cells)
+    run_task(tables_task(prompt_file), files, sink, settings)
+
+
+@task_command
+def ground(
+    files: Files,
+    query: Annotated[str, typer.Argument(help="What to find, e.g. \"the signature block\".", show_default=False)],
+    all_matches: Annotated[bool, typer.Option("--all", help="Every match on each page, not only the best.")] = False,
+    overlay: Annotated[Optional[str], typer.Option(
+        "--overlay", help="Write PNGs of the pages with the boxes drawn into this folder.")] = None,
+    fmt: JsonFormat = "json",
+    output: Output = None,
+    prompt_file: PromptFile = None,
+    *,
+    settings: Settings,
+) -> None:
+    """Grounding: boxes of what QUERY describes, in PDF points and pixels of the rendered page."""
+    from ..output import DocumentSink
+    from ..tasks.grounding import ground_task
+
+    if not query.strip():
+        raise UsageError("ground: the query is empty; describe what to find, e.g. \"the total amount\"")
+    sink = DocumentSink(_json_format(fmt), output)
+    if overlay:
+        from ..overlay import OverlaySink
+
+        sink = OverlaySink(sink, overlay, settings.budget, settings.password)
+    run_task(ground_task(query.strip(), all_matches, prompt_file), files, sink, settings)
+
+
+class _DocumentFields:
+    """Puts the document's `fields` (first non-null value of each over its pages) on each record."""
+
+    def __init__(self, inner, names: list[str]):
+        self.inner = inner
+        self.names = names
+
+    def add(self, record: dict) -> None:
+        from ..tasks.extract import merge_fields
+
+        record["fields"] = merge_fields(record.get("pages", []), self.names)
+        self.inner.add(record)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@task_command
+def extract(
+    files: Files,
+    fields: Annotated[Optional[str], typer.Option(
+        "--fields", help="Comma-separated field names, e.g. invoice_number,date,total.")] = None,
+    schema: Annotated[Optional[str], typer.Option(
+        "--schema", help="JSON file of fields with types (JSON Schema properties or name -> type).")] = None,
+    fmt: JsonFormat = "json",
+    output: Output = None,
+    prompt_file: PromptFile = None,
+    *,
+    settings: Settings,
+) -> None:
+    """Key fields as JSON: exactly the fields asked for, null when absent, typed as the schema says."""
+    from ..output import DocumentSink
+    from ..tasks.extract import extract_task, specs_from_names, specs_from_schema
+
+    if (fields is None) == (schema is None):
+        raise UsageError("extract: give either --fields a,b,c or --schema FILE")
+    specs = specs_from_names(fields) if fields is not None else specs_from_schema(schema)
+    sink = _DocumentFields(DocumentSink(_json_format(fmt), output), [s.name for s in specs])
+    run_task(extract_task(specs, prompt_file), files, sink, settings)

@@ -1,0 +1,87 @@
+"""PNG overlays: the page images the model saw, with its boxes drawn and numbered.
+
+Pages are rendered again with the run's budget, which gives the same pixels as the model's input,
+so the pixel boxes of the output apply as they are.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from .budget import Budget
+from .errors import DocvlError, short_reason
+from .output import StemNamer, atomic_write
+from .raster import render_page
+from .sources import open_document
+
+PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#008080", "#9a6324", "#800000"]
+MAX_LABEL = 60
+
+
+def draw_boxes(image: Image.Image, boxes: list[dict]) -> Image.Image:
+    """A copy of `image` with each box ({"box_px", "label"}) outlined and labelled `n: label`."""
+    out = image.convert("RGB")
+    draw = ImageDraw.Draw(out)
+    size = max(12, out.height // 70)
+    try:
+        font = ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):  # Pillow built without FreeType: the small bitmap font
+        font = ImageFont.load_default()
+    line = max(2, round(min(out.size) / 400))
+    for n, box in enumerate(boxes, start=1):
+        color = PALETTE[(n - 1) % len(PALETTE)]
+        x0, y0, x1, y1 = box["box_px"]
+        draw.rectangle([x0, y0, x1, y1], outline=color, width=line)
+        label = " ".join(f"{n}: {box.get('label') or ''}".split())
+        label = label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+        left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+        w, h = right - left + 6, bottom - top + 6
+        # The label sits above the box, or inside its top edge when the box touches the page's top.
+        ty = y0 - h if y0 - h >= 0 else y0
+        tx = min(x0, max(0, out.width - w))
+        draw.rectangle([tx, ty, tx + w, ty + h], fill=color)
+        draw.text((tx + 3 - left, ty + 3 - top), label, fill="white", font=font)
+    return out
+
+
+class OverlaySink:
+    """Writes `{stem}-p{page}.png` into `folder` for every page with boxes, then hands the record on."""
+
+    def __init__(self, inner, folder: str, budget: Budget, password: str | None = None):
+        self.inner = inner
+        self.folder = Path(folder)
+        self.budget = budget
+        self.password = password
+        self.namer = StemNamer()
+        self.written: list[Path] = []
+
+    def add(self, record: dict) -> None:
+        stem = self.namer.name(record["source"]["path"])
+        pages = [p for p in record.get("pages", []) if p.get("boxes")]
+        if pages:
+            try:
+                self._write(record["source"]["path"], stem, pages)
+            except (DocvlError, OSError) as e:
+                reason = e.message if isinstance(e, DocvlError) else short_reason(e)
+                print(f"docvl: {record['source']['path']}: overlays not written: {reason}", file=sys.stderr)
+        self.inner.add(record)
+
+    def _write(self, path: str, stem: str, pages: list[dict]) -> None:
+        doc = open_document(path, self.password)
+        try:
+            for page in pages:
+                image = render_page(doc, page["page"], self.budget).image
+                target = self.folder / f"{stem}-p{page['page']}.png"
+                png = io.BytesIO()
+                draw_boxes(image, page["boxes"]).save(png, format="PNG")
+                atomic_write(target, png.getvalue())
+                self.written.append(target)
+        finally:
+            doc.close()
+
+    def close(self) -> None:
+        self.inner.close()
