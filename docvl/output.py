@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, TextIO
 
+from .paths import safe_name
+
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -44,7 +46,8 @@ def as_text(record: dict) -> str:
 def atomic_write(path: str | Path, text: str | bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The temp file's name must fit too when the final name is near the 255-byte limit.
+    fd, tmp = tempfile.mkstemp(prefix=f".{safe_name(path.name, 200)}.", suffix=".tmp", dir=path.parent)
     try:
         with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as f:
             f.write(text)
@@ -100,7 +103,7 @@ class StemNamer:
         self.used: set[str] = set()
 
     def name(self, path: str) -> str:
-        stem = name = Path(path).stem or "input"
+        stem = name = safe_name(Path(path).stem, 120) or "input"  # room for the rest of the name
         n = 1
         while name in self.used:
             n += 1

@@ -36,7 +36,7 @@ def safe_output_path(out_dir: str | Path, input_path: str | Path, suffix: str, r
     if not parts:
         raise ValueError(f"input path {os.fspath(input_path)!r} names no file")
     parts[-1] += suffix
-    return Path(out_dir).joinpath(*(_safe_name(p) for p in parts))
+    return Path(out_dir).joinpath(*(safe_name(p) for p in parts))
 
 
 def _relative_parts(path: str, root: str | None) -> list[str]:
@@ -57,15 +57,17 @@ def _relative_parts(path: str, root: str | None) -> list[str]:
     return [PARENT if p == ".." else p for p in parts]
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """One file-name component made safe to create: control characters and stray surrogates become
+    `_`, a name over `max_bytes` is shortened and keeps a hash of the whole to stay distinct."""
     name = "".join("_" if _unsafe(c) else c for c in name)
-    if _size(name) <= MAX_NAME_BYTES:
+    if _size(name) <= max_bytes:
         return name
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     stem, ext = os.path.splitext(name)
     if _size(ext) > 32:
         stem, ext = name, ""
-    room = MAX_NAME_BYTES - _size(ext) - len(digest) - 1
+    room = max_bytes - _size(ext) - len(digest) - 1
     stem = stem[:room]
     while _size(stem) > room:  # wide characters take up to 4 bytes
         stem = stem[:-1]

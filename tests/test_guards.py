@@ -204,3 +204,39 @@ def test_code_shipped_with_a_checkpoint_runs_only_when_asked(run_cli, tiny_model
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")}
     subprocess.run([sys.executable, "-c", load], env=env, check=True, capture_output=True)
     assert marker.exists()
+
+
+def test_csv_and_xlsx_stay_valid_whatever_the_model_wrote(tmp_path):
+    import csv
+
+    from openpyxl import load_workbook
+
+    from docvl.table_output import TableSink, table_csv
+
+    table = {"page": 1, "index": 1, "header": ["name", "note\ud800"], "rows": [["a\x00b", NASTY], ["=1+1", "x\ny"]]}
+    text = table_csv(table)
+    text.encode("utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["name", "note\ufffd"] and rows[1][0] == "ab" and rows[2] == ["'=1+1", "x\ny"]
+    assert all(len(r) == 2 for r in rows)
+    record = {"source": {"path": "scan\n\x1b[1m.pdf"}, "pages": [{"tables": [table]}]}
+    for name in ("t.csv", "t.xlsx"):
+        sink = TableSink(name.rsplit(".", 1)[1], str(tmp_path / name))
+        sink.add(record)
+        sink.close()
+    assert (tmp_path / "t.csv").read_text(encoding="utf-8") == text
+    sheet = load_workbook(tmp_path / "t.xlsx").active
+    assert sheet["B2"].value.startswith("ok \ufffd lone")
+
+
+def test_output_file_names_from_hostile_input_names_are_safe(tmp_path):
+    from docvl.table_output import TableSink
+
+    table = {"page": 1, "index": 1, "header": None, "rows": [["1"]]}
+    sink = TableSink("csv", str(tmp_path / "out" / "t.csv"))
+    for path in ("../../up\n.pdf", "/abs/" + "x" * 300 + ".pdf"):
+        sink.add({"source": {"path": path}, "pages": [{"tables": [table]}]})
+    sink.close()
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(written) == 2 and all("\n" not in n and len(n.encode()) <= 255 for n in written)
+    assert {p.parent for p in tmp_path.rglob("*.csv")} == {tmp_path / "out"}

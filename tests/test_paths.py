@@ -102,3 +102,12 @@ def test_files_land_where_the_path_says_and_symlinks_out_are_caught(tmp_path):
     target = safe_output_path(out_dir, "link/x.pdf", ".json")
     assert out_dir in target.parents and not inside(out_dir, target)
     assert inside(out_dir, out_dir / "sub" / "new.json")  # not created yet: still judged by its parent
+
+
+def test_a_longest_name_can_be_written_atomically(tmp_path):
+    from docvl.output import atomic_write
+
+    target = safe_output_path(tmp_path, "가" * 150 + ".pdf", ".json")
+    assert len(target.name.encode()) <= MAX_NAME_BYTES
+    atomic_write(target, "{}")  # its temp file's name must fit too
+    assert target.read_text() == "{}" and [p.name for p in tmp_path.iterdir()] == [target.name]
