@@ -37,6 +37,10 @@ class EngineError(DocvlError):
     code = ExitCode.ENGINE
 
 
+class EngineOutOfMemory(EngineError):
+    """The accelerator ran out of memory on a batch: the runner splits the batch and retries."""
+
+
 def short_reason(e: BaseException) -> str:
     """The first line of an exception's message, for one-line errors."""
     text = str(e).strip().splitlines()

@@ -2,42 +2,60 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import sys
+from typing import Iterator
 
 from .budget import Budget, visual_tokens
-from .errors import DocvlError, InputError, one_line, short_reason
-from .raster import page_geometry, page_job, plan_size
-from .sources import Document, open_document, parse_pages
+from .errors import InputError, one_line, short_reason
+from .raster import page_geometry, plan_size
+from .rasterpool import Job, RasterPool, Source
+from .sources import Document, parse_pages
 
 
-def inspect_document(path: str, budget: Budget, pages: str | None, password: str | None,
-                     time_limit: float | None = None) -> dict:
-    """A report of the document: `status` ok, partial (some pages could not be read; each says why)
-    or failed (the file could not be opened). Pages are read within the rasterization time limit:
-    finding a page's images and text interprets it, which can take as long as rendering it."""
+def inspect_documents(paths: list[str], budget: Budget, pages: str | None, password: str | None,
+                      timeout: float | None = None) -> Iterator[dict]:
+    """A report per file, in order: `status` ok, partial (some pages could not be read; each says
+    why) or failed (the file could not be opened). Files are opened and their pages read in a raster
+    worker (rasterpool), `timeout` seconds at most each (--page-timeout): finding a page's images and
+    text interprets it, which can take as long as rendering it, or forever."""
+    pool = RasterPool(1, budget, functools.partial(inspect_page, budget=budget), timeout)
     try:
-        doc = open_document(path, password)
-    except DocvlError as e:
-        return {"path": path, "status": "failed", "error": e.message}
-    try:
-        report = {"path": path, "status": "ok", "error": None, "kind": doc.kind, "page_count": doc.page_count,
-                  "pages": []}
-        for number in parse_pages(pages, doc.page_count):
-            try:
-                report["pages"].append(page_job(inspect_page, doc, number, budget, time_limit))
-            except DocvlError as e:
-                report["pages"].append({"page": number, "status": "failed", "error": e.message})
-        failed = sum(p["status"] != "ok" for p in report["pages"])
-        if failed:
-            report["status"] = "failed" if failed == len(report["pages"]) else "partial"
-            report["error"] = f"{failed} of {len(report['pages'])} pages could not be read"
-        return report
+        for seq, path in enumerate(paths):
+            yield _inspect(pool, seq, Source(path, path, password), pages)
     finally:
-        doc.close()
+        pool.close()
+
+
+def _inspect(pool, seq: int, source, pages: str | None) -> dict:
+    reply = _ask(pool, Job("open", seq, source))
+    if reply[0] != "opened":
+        return {"path": source.path, "status": "failed", "error": reply[1]}
+    kind, page_count, _ = reply[1:]
+    report = {"path": source.path, "status": "ok", "error": None, "kind": kind, "page_count": page_count,
+              "pages": []}
+    for number in parse_pages(pages, page_count):
+        reply = _ask(pool, Job("page", seq, source, number))
+        ok = reply[0] == "answered"
+        report["pages"].append(reply[1] if ok else {"page": number, "status": "failed", "error": reply[1]})
+    failed = sum(p["status"] != "ok" for p in report["pages"])
+    if failed:
+        report["status"] = "failed" if failed == len(report["pages"]) else "partial"
+        report["error"] = f"{failed} of {len(report['pages'])} pages could not be read"
+    return report
+
+
+def _ask(pool, job) -> tuple:
+    """One job on the pool's one worker, waited for: its reply (an error if it timed out)."""
+    [worker] = pool.idle()
+    pool.submit(worker, job)
+    while not (replies := pool.poll(1.0)):
+        pass
+    return replies[0][1]
 
 
 def inspect_page(doc: Document, number: int, budget: Budget) -> dict:
+    """One page's report (in a raster worker: rasterpool's answer_page hook)."""
     w_pt, h_pt, rotation, scan = page_geometry(doc, number)
     try:
         h, w = plan_size(w_pt, h_pt, scan, budget)

@@ -1,7 +1,7 @@
 """Writers: JSON (one document, or a list for several), JSONL (a document a line), text.
 
-Files are written atomically (temp file in the same folder, then rename), so a reader or a killed
-run never sees half a file.
+Files are written atomically (temp file on the same file system, then rename), so a reader or a
+killed run never sees half a file.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -43,11 +44,22 @@ def as_text(record: dict) -> str:
     return utf8_safe("\f\n".join(parts) + "\n")
 
 
-def atomic_write(path: str | Path, text: str | bytes) -> None:
+# One output file per document under --out-dir, named by the input and this suffix.
+SUFFIXES = {"json": ".json", "jsonl": ".jsonl", "text": ".txt"}
+
+
+def atomic_write(path: str | Path, text: str | bytes, tmp_dir: str | Path | None = None) -> None:
+    """Write via a temp file and a rename. `tmp_dir` (same file system) keeps temp files out of the
+    folder being written: batch jobs put theirs in a state folder, named by host and process, so a
+    rerun can tell a dead run's leftovers from a live one's."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The temp file's name must fit too when the final name is near the 255-byte limit.
-    fd, tmp = tempfile.mkstemp(prefix=f".{safe_name(path.name, 200)}.", suffix=".tmp", dir=path.parent)
+    if tmp_dir is None:
+        # The temp file's name must fit too when the final name is near the 255-byte limit.
+        fd, tmp = tempfile.mkstemp(prefix=f".{safe_name(path.name, 200)}.", suffix=".tmp", dir=path.parent)
+    else:
+        Path(tmp_dir).mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f"{socket.gethostname()}-{os.getpid()}-", suffix=".tmp", dir=tmp_dir)
     try:
         with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as f:
             f.write(text)
@@ -67,9 +79,20 @@ class DocumentSink:
         self.out = None if out in (None, "-") else out
         self.stream = stream or sys.stdout
         self.records: list[dict] = []
+        self.count = 0  # documents added
+
+    @property
+    def suffix(self) -> str:
+        """The file suffix of one document in this format (batch jobs write one file per input)."""
+        return SUFFIXES[self.fmt]
+
+    @property
+    def streaming(self) -> bool:
+        return self.fmt == "jsonl" and self.out is None
 
     def add(self, record: dict) -> None:
-        if self.fmt == "jsonl" and self.out is None:
+        self.count += 1
+        if self.streaming:
             # Pipelines see each document as soon as it is done.
             self.stream.write(dumps(record) + "\n")
             self.stream.flush()
@@ -77,19 +100,19 @@ class DocumentSink:
             self.records.append(record)
 
     def close(self) -> None:
-        text = self.render(self.records)
-        if text is None:
+        if self.streaming:
             return
+        text = self.render(self.records)
         if self.out is None:
             self.stream.write(text)
             self.stream.flush()
         else:
             atomic_write(self.out, text)
 
-    def render(self, records: Iterable[dict]) -> str | None:
+    def render(self, records: Iterable[dict]) -> str:
         records = list(records)
         if self.fmt == "jsonl":
-            return None if self.out is None else "".join(dumps(r) + "\n" for r in records)
+            return "".join(dumps(r) + "\n" for r in records)
         if self.fmt == "text":
             return "".join(as_text(r) for r in records)
         body = records[0] if len(records) == 1 else records

@@ -58,6 +58,7 @@ class OverlaySink:
         self.password = password
         self.namer = StemNamer()
         self.written: list[Path] = []
+        self.fmt, self.out = inner.fmt, inner.out
 
     def add(self, record: dict) -> None:
         stem = self.namer.name(record["source"]["path"])

@@ -39,6 +39,13 @@ def safe_output_path(out_dir: str | Path, input_path: str | Path, suffix: str, r
     return Path(out_dir).joinpath(*(safe_name(p) for p in parts))
 
 
+def relative_output(input_path: str | Path, root: str | Path | None = None) -> str:
+    """The input's place under --out-dir as a relative POSIX path of safe names, by the rules of
+    safe_output_path (without the suffix); "input" for a path that names no file."""
+    parts = _relative_parts(os.fspath(input_path), None if root is None else os.fspath(root))
+    return "/".join(safe_name(p) for p in parts) or "input"
+
+
 def _relative_parts(path: str, root: str | None) -> list[str]:
     normal = os.path.normpath(path) if path else ""
     if root is not None:
@@ -75,9 +82,9 @@ def safe_name(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
 
 
 def _unsafe(c: str) -> bool:
-    """Control characters, and surrogates other than an undecodable byte of a file name (which
-    os.fsencode turns back into that byte)."""
-    return ord(c) < 32 or ord(c) == 127 or ("\ud800" <= c <= "\udfff" and not "\udc80" <= c <= "\udcff")
+    """Control characters, and surrogates: an undecodable byte of a file name too, so that output
+    names are valid UTF-8 (they go into JSON summaries and resume journals)."""
+    return ord(c) < 32 or ord(c) == 127 or "\ud800" <= c <= "\udfff"
 
 
 def inside(out_dir: str | Path, path: str | Path) -> bool:
@@ -88,5 +95,4 @@ def inside(out_dir: str | Path, path: str | Path) -> bool:
 
 
 def _size(name: str) -> int:
-    # surrogatepass counts an undecodable byte as 3: never less than its size on disk.
     return len(name.encode("utf-8", "surrogatepass"))

@@ -5,30 +5,20 @@ DPI that fills the budget. Both are then sized by smart_resize and rendered stra
 the budget applies before any full-size allocation and the model's processor never resizes again.
 
 Hostile pages are bounded too: image files larger than sources.MAX_DECODE_PIXELS are refused before
-they are decoded, PDF pages are rendered at the scale the budget allows whatever their size, and `render_page(..., time_limit=)` renders in a worker process that is killed when the
-document's rasterization time runs out (see RenderWorker).
+they are decoded, and PDF pages are rendered at the scale the budget allows whatever their size.
 """
 
 from __future__ import annotations
 
-import atexit
 import math
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 import warnings
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from pathlib import Path
 
 from PIL import Image
 
 from .budget import Budget, smart_resize, visual_tokens
-from .errors import DocvlError, EngineError, InputError, short_reason
-from .sources import MAX_DECODE_PIXELS, Document, open_document, too_large
+from .errors import InputError, short_reason
+from .sources import MAX_DECODE_PIXELS, Document, too_large
 
 # An image covering this share of the page makes the page a scan.
 SCAN_COVERAGE = 0.85
@@ -136,36 +126,10 @@ def _image_dpi(img: Image.Image) -> float:
     return value if 10.0 <= value <= 10000.0 else 72.0
 
 
-def render_page(doc: Document, number: int, budget: Budget, time_limit: float | None = None) -> PageImage:
-    """Render page `number` (1-based) of an opened document inside the budget; see page_job."""
-    return page_job(rasterize, doc, number, budget, time_limit)
-
-
-def page_job(job, doc: Document, number: int, budget: Budget, time_limit: float | None = None):
-    """`job(doc, number, budget)` for one page, within the document's rasterization time limit.
-
-    `time_limit` is the number of seconds the whole document may use; each call spends from it
-    (`doc.raster_seconds`), and once it is spent the remaining pages fail at once. Without a limit
-    the job runs here, in this process (the fast path). With one it runs in this thread's
-    RenderWorker process, which is killed when the time runs out: PyMuPDF interprets pages in C
-    holding the GIL, so nothing inside this process could interrupt a page that renders forever.
-    `job` must be a module-level function (it is sent to the worker by name). Every failure is an
-    InputError with a one-line message naming the file and the page."""
-    if time_limit is None:
-        return job(doc, number, budget)
-    left = time_limit - doc.raster_seconds
-    if left <= 0:
-        raise InputError(f"{doc.path}: page {number} not read: the document used up its rasterization "
-                         f"time limit ({time_limit:g} s, --raster-timeout)")
-    start = time.monotonic()
-    try:
-        return _thread_worker().call(job, doc, number, budget, left, time_limit)
-    finally:
-        doc.raster_seconds += time.monotonic() - start
-
-
-def rasterize(doc: Document, number: int, budget: Budget) -> PageImage:
-    """Plan and render one page in this process, without a time limit."""
+def render_page(doc: Document, number: int, budget: Budget) -> PageImage:
+    """Render page `number` (1-based) of an opened document inside the budget. Every failure is an
+    InputError with a one-line message naming the file and the page. Pages that could render forever
+    are bounded by running this in a raster worker (rasterpool) with --page-timeout."""
     width_pt, height_pt, rotation, native = page_geometry(doc, number)
     try:
         if width_pt <= 0 or height_pt <= 0:
@@ -228,131 +192,3 @@ def _on_white(frame: Image.Image) -> Image.Image:
     paper = Image.new("RGB", frame.size, "white")
     paper.paste(frame.convert("RGBA"), mask=frame.getchannel("A"))
     return paper
-
-
-# -- time-limited rendering in a worker process ---------------------------------------------------
-
-# A fresh worker imports PyMuPDF (about half a second); a machine too busy to manage that in this
-# long is reported as such instead of waiting forever.
-WORKER_START_SECONDS = 60.0
-
-_local = threading.local()
-
-
-_workers: list["RenderWorker"] = []
-
-
-def _thread_worker() -> "RenderWorker":
-    """This thread's worker: started on first use, replaced after it was killed. One per thread,
-    because a worker renders one page at a time and a document belongs to one thread."""
-    worker = getattr(_local, "worker", None)
-    if worker is None or not worker.alive():
-        worker = _local.worker = RenderWorker()
-        _workers.append(worker)
-    return worker
-
-
-@atexit.register
-def _stop_workers() -> None:
-    # Ended and waited for, so that no worker outlives docvl and its resource use counts as docvl's.
-    while _workers:
-        _workers.pop().stop(gently=True)
-
-
-class RenderWorker:
-    """A child process that runs page jobs (`rasterize`: PageImages) and sends back their results.
-
-    The child keeps the last document it was sent open, so the file's bytes cross the pipe once per
-    document and each page costs one request and its image. It runs with no stdout or stderr (what
-    MuPDF, libtiff or Pillow print cannot reach docvl's output) and sets an alarm before each page,
-    so that it ends itself should this process be gone."""
-
-    def __init__(self):
-        to_child, requests = os.pipe()
-        replies, from_child = os.pipe()
-        # The same docvl package as this process's, whatever the child's working folder or sys.path.
-        root = str(Path(__file__).resolve().parent.parent)
-        code = (f"import sys; sys.path.insert(0, {root!r}); import docvl.cli; "
-                f"from docvl.raster import serve; serve({to_child}, {from_child})")
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", code], pass_fds=(to_child, from_child),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        finally:
-            os.close(to_child)
-            os.close(from_child)
-        self.requests = Connection(requests, readable=False)
-        self.replies = Connection(replies, writable=False)
-        self.opened = None  # (path, sha256, password) of the document the child holds
-        try:
-            ready = self.replies.poll(WORKER_START_SECONDS) and self.replies.recv() == "ready"
-        except (EOFError, OSError):
-            ready = False
-        if not ready:
-            raise EngineError(f"the page renderer process could not start ({self.stop()})")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self, gently: bool = False) -> str:
-        """End the child (if it still runs): `gently` lets it finish on end-of-input first. How it
-        ended, for messages."""
-        if gently:
-            self.requests.close()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.alive():
-            self.process.kill()
-        code = self.process.wait()
-        self.requests.close()
-        self.replies.close()
-        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-
-    def call(self, job, doc: Document, number: int, budget: Budget, seconds: float, time_limit: float):
-        key = (doc.path, doc.sha256, doc.password)
-        data = None if self.opened == key else doc.data
-        try:
-            self.requests.send((job, doc.path, data, doc.password, number, budget, seconds))
-            if not self.replies.poll(seconds):
-                self.stop()
-                raise InputError(f"{doc.path}: page {number} was stopped: it took longer than the document's "
-                                 f"rasterization time limit ({time_limit:g} s, --raster-timeout)")
-            status, value, holds_doc = self.replies.recv()
-        except (EOFError, OSError):
-            raise InputError(f"{doc.path}: page {number}: the renderer crashed on it ({self.stop()})") from None
-        self.opened = key if holds_doc else None
-        if status == "error":
-            raise InputError(value)
-        return value
-
-
-def serve(requests_fd: int, replies_fd: int) -> None:
-    """The worker's loop: (job, path, bytes or None, password, page, budget, seconds) in, the job's
-    result or a one-line error out. Bytes come with the first page of each document."""
-    warnings.simplefilter("ignore")
-    requests = Connection(requests_fd, writable=False)
-    replies = Connection(replies_fd, readable=False)
-    replies.send("ready")
-    doc = None
-    while True:
-        try:
-            job, path, data, password, number, budget, seconds = requests.recv()
-        except EOFError:  # the parent is done
-            return
-        # The default action of SIGALRM ends the process, even inside C code that holds the GIL.
-        signal.alarm(math.ceil(seconds) + 1)
-        try:
-            if data is not None:
-                if doc is not None:
-                    doc.close()
-                doc = None
-                doc = open_document(path, password, data)
-            reply = ("ok", job(doc, number, budget))
-        except DocvlError as e:
-            reply = ("error", e.message)
-        except Exception as e:  # rasterize turns page errors into InputError; anything else is reported too
-            reply = ("error", f"{path}: page {number} cannot be rendered ({short_reason(e)})")
-        signal.alarm(0)
-        replies.send((*reply, doc is not None))

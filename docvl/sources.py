@@ -54,9 +54,6 @@ class Document:
     page_count: int
     sha256: str
     handle: object = field(repr=False)
-    data: bytes = field(repr=False)  # the file's bytes, which the handle reads anyway
-    password: str | None = field(default=None, repr=False)
-    raster_seconds: float = 0.0  # time spent rasterizing, against the document's time limit
 
     def close(self) -> None:
         close = getattr(self.handle, "close", None)
@@ -150,7 +147,7 @@ def _open_pdf(path: str, data: bytes, password: str | None) -> Document:
     except BaseException:
         doc.close()
         raise
-    return Document(path, "pdf", count, file_digest(data), doc, data, password)
+    return Document(path, "pdf", count, file_digest(data), doc)
 
 
 def _authenticate(doc, password: str) -> bool:
@@ -191,7 +188,7 @@ def _open_image(path: str, data: bytes) -> Document:
         raise
     except Exception as e:
         raise InputError(f"{path}: broken image, cannot be opened ({short_reason(e)})") from None
-    return Document(path, "image", count, file_digest(data), img, data)
+    return Document(path, "image", count, file_digest(data), img)
 
 
 def too_large(where: str, width: int, height: int) -> str:

@@ -11,20 +11,49 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The process measures itself: its ru_maxrss as seen by a parent would include the parent's own
-# memory at fork (a test process with torch loaded). VmHWM is the high-water mark of this program's
-# memory alone; RUSAGE_CHILDREN adds the render workers (registered first, so this runs after they
-# are stopped and waited for).
+# memory at fork (a test process with torch loaded). VmHWM is the high-water mark of one program's
+# memory alone; a thread samples it for every descendant too (the render workers, which fork from a
+# forkserver, not from docvl), and the program's own is read at exit.
 MAIN = """
-import atexit, os, resource, sys
+import atexit, os, sys, threading, time
 
-def _peak():
-    with open("/proc/self/status") as f:
-        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _hwm(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return 0
+
+def _descendants():
+    parent = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, todo = [], [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        kids = [p for p, pp in parent.items() if pp == pid]
+        found += kids
+        todo += kids
+    return found
+
+peak = [0]
+
+def _sample():
+    while True:
+        peak[0] = max([peak[0]] + [_hwm(p) for p in _descendants()])
+        time.sleep(0.2)
+
+def _write():
     with open(os.environ["DOCVL_PEAK_FILE"], "w") as f:
-        f.write(str(max(hwm, workers)))
+        f.write(str(max(peak[0], _hwm(os.getpid()))))
 
-atexit.register(_peak)
+threading.Thread(target=_sample, daemon=True).start()
+atexit.register(_write)
 from docvl.cli.app import main
 sys.argv[0] = "docvl"
 main()
@@ -36,7 +65,7 @@ class Result:
     code: int
     stdout: str
     stderr: str
-    peak_mb: float  # highest resident memory of the process, or of one of its render workers
+    peak_mb: float  # highest resident memory of the process or of one of its workers
 
 
 def run_docvl(*args, cwd: Path | None = None, env: dict | None = None, timeout: float = 300) -> Result:

@@ -22,7 +22,7 @@ from docs import page_image
 from docvl.budget import Budget
 from docvl.errors import DocvlError
 from docvl.inspect import inspect_page
-from docvl.raster import rasterize
+from docvl.raster import render_page
 from docvl.sources import open_document
 
 SECONDS = float(os.environ.get("DOCVL_FUZZ_SECONDS", "40"))
@@ -104,7 +104,7 @@ def read_everything(name: str, data: bytes) -> int:
         for number in range(1, min(doc.page_count, 5) + 1):
             try:
                 report = inspect_page(doc, number, BUDGET)
-                page = rasterize(doc, number, BUDGET)
+                page = render_page(doc, number, BUDGET)
             except DocvlError as e:
                 assert e.message.startswith(f"{name}: ") and "\n" not in e.message
                 continue

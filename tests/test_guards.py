@@ -138,18 +138,33 @@ def test_unicode_password_is_prepared_like_acrobat_does(tmp_path):
     assert open_document("locked.pdf", "\u2168", data=data).page_count == 1
 
 
+def _ask(pool, job):
+    [worker] = pool.idle()
+    pool.submit(worker, job)
+    while not (replies := pool.poll(0.5)):
+        pass
+    return replies[0][1]
+
+
 def test_a_page_that_renders_forever_is_stopped_and_the_next_document_renders(tmp_path):
-    doc = open_document("forever.pdf", data=h.forever_pdf())
-    start = time.monotonic()
-    with pytest.raises(InputError, match=r"forever.pdf: page 1 was stopped: .*\(2 s, --raster-timeout\)"):
-        render_page(doc, 1, BUDGET, time_limit=2)
-    assert time.monotonic() - start < 5
-    with pytest.raises(InputError, match="used up its rasterization time limit"):
-        render_page(doc, 1, BUDGET, time_limit=2)  # the document's time is spent: no second wait
-    good = open_document(str(text_pdf(tmp_path / "good.pdf", pages=2)))
-    pages = [render_page(good, n, BUDGET, time_limit=30) for n in (1, 2)]
-    assert [p.page for p in pages] == [1, 2] and pixels(pages[0]) <= BUDGET.max_pixels
-    assert pages[0].image.tobytes() == render_page(good, 1, BUDGET).image.tobytes()  # same as in-process
+    from docvl.rasterpool import Job, RasterPool, Source
+
+    forever = tmp_path / "forever.pdf"
+    forever.write_bytes(h.forever_pdf())
+    good = text_pdf(tmp_path / "good.pdf", pages=2)
+    pool = RasterPool(1, BUDGET, timeout=2)
+    try:
+        assert _ask(pool, Job("open", 0, Source(str(forever), str(forever))))[0] == "opened"
+        start = time.monotonic()
+        reply = _ask(pool, Job("page", 0, Source(str(forever), str(forever)), 1))
+        assert reply[0] == "error" and reply[1] == f"{forever}: page 1: rendering took longer than 2 s (--page-timeout)"
+        assert time.monotonic() - start < 5
+        # The killed worker was replaced: the next document renders, as it would in this process.
+        _ask(pool, Job("open", 1, Source(str(good), str(good))))
+        kind, page, _ = _ask(pool, Job("page", 1, Source(str(good), str(good)), 1))
+        assert kind == "page" and page.image.tobytes() == render_page(open_document(str(good)), 1, BUDGET).image.tobytes()
+    finally:
+        pool.close()
 
 
 NASTY = "ok \ud800 lone \udfff surrogates, \ud83d\ude00 a pair, NUL \x00, ESC \x1b[31m, BEL \x07, LS \u2028 end"

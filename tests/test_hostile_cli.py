@@ -76,12 +76,15 @@ def hostile_inputs(folder: Path) -> dict[str, tuple[str, str]]:
         "header only.pdf": (h.truncated(good, 0.001), "failed"),
         "bit-flipped.pdf": (h.bit_flipped(good, 40, 0), "ok"),
         "-starts with a dash.pdf": (good, "ok"),
+        "new\nline, fine.pdf": (good, "ok"),
     }
     expected = {}
     for name, (data, status) in files.items():
         (folder / name).write_bytes(data)
         # Reached through `..` (and as ./-name, so that a leading dash is not an option).
         expected[f"./{folder.name}/../{folder.name}/{name}"] = status if isinstance(status, tuple) else (status,) * 2
+    # Above the working folder and back: its output must still land inside --out-dir.
+    expected[f"../{folder.parent.name}/{folder.name}/good.pdf"] = ("ok", "ok")
     return expected
 
 
@@ -125,7 +128,7 @@ def say(capsys, what: str, result, files: int) -> None:
 def test_info_gives_every_file_its_documented_outcome(workspace, capsys):
     root, inputs = workspace
     before = snapshot(root)
-    result = run_in(root, "info", "--json", "--raster-timeout", 5, *inputs)
+    result = run_in(root, "info", "--json", "--page-timeout", 5, *inputs)
     assert result.code == 1, result.stderr  # partial: some files failed, all were reported
     reports = json.loads(result.stdout)
     assert [r["path"] for r in reports] == list(inputs)
@@ -163,7 +166,7 @@ def test_ocr_batch_over_every_hostile_file_completes(workspace, tiny_model, caps
     before = snapshot(root)
     output = root / "out" / "all.json"
     result = run_in(root, "ocr", *inputs, "--model", tiny_model, *OCR, "--pages", OCR_PAGES,
-                    "--password", PASSWORD, "--raster-timeout", 5, "-o", output)
+                    "--password", PASSWORD, "--page-timeout", 5, "-o", output)
     assert result.code == 1, result.stderr
     assert result.stdout == ""  # the data went to the output file
     docs = json.loads(output.read_text(encoding="utf-8"))
@@ -186,7 +189,7 @@ def test_ocr_batch_over_every_hostile_file_completes(workspace, tiny_model, caps
     errors = one_line_errors(result.stderr)
     assert len(errors) == sum(d["status"] != "ok" for d in docs)
     stopped = next(d for d in docs if d["source"]["path"].endswith("renders forever.pdf"))
-    assert "--raster-timeout" in stopped["pages"][0]["error"]
+    assert stopped["pages"][0]["error"].endswith("rendering took longer than 5 s (--page-timeout)")
     # Only the output file is new: no temp files left, nothing in HOME, TMPDIR or beside the inputs.
     assert snapshot(root) == {**before, "out/all.json": output.stat().st_size}
     say(capsys, "docvl ocr", result, len(inputs))
@@ -208,3 +211,33 @@ def test_gnarly_pages_render_and_ocr_with_their_manifest_geometry(workspace, tin
     assert "cycle in page tree" in cycle["pages"][1]["error"]
     assert (poster["pages"][0]["width_pt"], poster["pages"][0]["height_pt"]) == (18000, 36000)
     assert one_line_errors(result.stderr) == [f"docvl: error: {cycle['pages'][1]['error']}"]
+
+
+def test_batch_into_an_out_dir_writes_only_there(workspace, tiny_model, capsys):
+    root, inputs = workspace
+    out = root / "out" / "batch"
+    before = snapshot(root)
+    result = run_in(root, "ocr", *inputs, "--model", tiny_model, *OCR, "--pages", OCR_PAGES,
+                    "--password", PASSWORD, "--page-timeout", 5, "--out-dir", out, "--format", "json")
+    assert result.code == 1, result.stderr
+    assert result.stdout == ""
+    written = {k for k in snapshot(root) if k not in before}
+    assert written and all(k.startswith("out/batch/") for k in written)
+    assert {k: v for k, v in snapshot(root).items() if k in before} == before  # nothing else changed
+    summary = json.loads((out / "docvl-summary.json").read_text(encoding="utf-8"))
+    expected = [s[1] for s in inputs.values()]
+    if GNARLY.exists():
+        expected = [s[1] if not (p.startswith("gnarly/") and manifest()[p[7:]]["needs_pass"]) else "ok"
+                    for p, s in inputs.items()]
+    assert summary["documents"]["total"] == len(inputs)
+    assert summary["documents"]["failed"] == expected.count("failed")
+    outputs = sorted(k for k in written if k.endswith(".json") and "/.docvl/" not in k and "docvl-summary" not in k)
+    assert len(outputs) == len(inputs) - expected.count("failed")  # one per document with a result
+    assert "out/batch/made/new_line, fine.pdf.json" in outputs  # the name's newline neutralised
+    assert any(k.startswith("out/batch/__/") for k in outputs)  # the input from above the working folder
+    for k in outputs:
+        json.loads((root / k).read_text(encoding="utf-8"))
+    errors = one_line_errors(result.stderr)
+    assert len(errors) == sum(e != "ok" for e in expected) + 1  # and the summary line
+    say(capsys, "docvl ocr --out-dir", result, len(inputs))
+    assert result.peak_mb < OCR_PEAK_MB

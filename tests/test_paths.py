@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docvl.paths import MAX_NAME_BYTES, inside, safe_output_path
+from docvl.paths import MAX_NAME_BYTES, inside, relative_output, safe_output_path
 
 OUT = Path("/srv/out")
 
@@ -25,8 +25,8 @@ OUT = Path("/srv/out")
     ("new\nline\r.pdf", None, "new_line_.pdf.json"),
     ("esc\x1b[2J.pdf", None, "esc_[2J.pdf.json"),
     ("한국어/문서.pdf", None, "한국어/문서.pdf.json"),
-    ("undecodable-\udcff.pdf", None, "undecodable-\udcff.pdf.json"),  # a raw byte survives
-    ("lone-\ud800.pdf", None, "lone-_.pdf.json"),  # not a file-name byte: replaced
+    ("undecodable-\udcff.pdf", None, "undecodable-_.pdf.json"),  # output names are valid UTF-8
+    ("lone-\ud800.pdf", None, "lone-_.pdf.json"),
 ])
 def test_output_path_mirrors_the_input_inside_out_dir(path, root, expected):
     assert safe_output_path(OUT, path, ".json", root) == OUT / expected
@@ -78,7 +78,7 @@ def test_no_input_path_leaves_out_dir(parts, absolute, root):
     assert rel.parts and all(p not in ("", ".", "..") for p in rel.parts)
     assert os.path.normpath(out) == str(out)  # nothing left for the OS to resolve lexically
     for part in rel.parts:
-        assert len(part.encode("utf-8", "surrogateescape")) <= MAX_NAME_BYTES
+        assert len(part.encode("utf-8")) <= MAX_NAME_BYTES  # strict: valid UTF-8
         assert not any(ord(c) < 32 or ord(c) == 127 for c in part)
         os.fsencode(part)  # a name the file system can take
     assert out.name.endswith(".json")
@@ -111,3 +111,10 @@ def test_a_longest_name_can_be_written_atomically(tmp_path):
     assert len(target.name.encode()) <= MAX_NAME_BYTES
     atomic_write(target, "{}")  # its temp file's name must fit too
     assert target.read_text() == "{}" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_relative_output_is_the_path_under_out_dir_without_suffix():
+    assert relative_output("/work/in/a b/x\n.pdf", "/work") == "in/a b/x_.pdf"
+    assert relative_output("../../x.pdf", "/work") == "__/__/x.pdf"
+    assert relative_output("/elsewhere/x.pdf", "/work") == "elsewhere/x.pdf"
+    assert relative_output("/", "/work") == "input"

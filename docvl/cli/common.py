@@ -3,6 +3,7 @@
 import functools
 import inspect
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Annotated, Optional
 
@@ -10,7 +11,8 @@ import typer
 
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, Budget
 from ..engines import DEFAULT_MODEL
-from ..errors import DocvlError, ExitCode, UsageError, one_line
+from ..batch import BatchOptions, parse_shard
+from ..errors import DocvlError, ExitCode, InputError, UsageError, one_line
 
 app = typer.Typer(
     name="docvl",
@@ -20,17 +22,18 @@ app = typer.Typer(
     add_completion=False,
 )
 
-Files = Annotated[list[str], typer.Argument(help="PDF or image files.", show_default=False)]
+Files = Annotated[list[str], typer.Argument(
+    help="PDF or image files, folders (searched recursively), '-' (paths on stdin, or a PDF's bytes) or "
+         "@list.txt (paths, one a line).", show_default=False)]
 Output = Annotated[Optional[str], typer.Option("-o", "--output", help="Write to this file ('-' = stdout).")]
 PromptFile = Annotated[Optional[str], typer.Option("--prompt-file", help="Replace the task's prompt template.")]
 Pages = Annotated[Optional[str], typer.Option("--pages", help="1-based pages, e.g. 1-3,7,10-end.")]
 Password = Annotated[Optional[str], typer.Option("--password", help="Password of encrypted PDFs.")]
 MinPixels = Annotated[int, typer.Option("--min-pixels", help="Smallest page image, in pixels.")]
 MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Largest page image, in pixels (28x28 = 1 visual token).")]
-# Seconds of rasterization each document may use: a page that renders forever cannot hang a batch.
-DEFAULT_RASTER_TIMEOUT = 300.0
-RasterTimeout = Annotated[float, typer.Option(
-    "--raster-timeout", min=0, help="Seconds of page rendering each document may use; 0: no limit (renders in-process).")]
+DEFAULT_PAGE_TIMEOUT = 600.0
+PageTimeout = Annotated[float, typer.Option(
+    "--page-timeout", min=0, help="Seconds a page may take to render, and to generate (0: no limit).")]
 
 
 def command(fn):
@@ -63,7 +66,7 @@ class Settings:
     budget: Budget
     batch_size: int
     engine: dict = field(default_factory=dict)  # LocalOptions fields
-    raster_time_limit: Optional[float] = None
+    batch: BatchOptions = field(default_factory=BatchOptions)
 
 
 def _shared_options(
@@ -82,12 +85,24 @@ def _shared_options(
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run code shipped with the checkpoint.")] = False,
     attn: Annotated[str, typer.Option("--attn", help="Attention kernels: sdpa, eager or flash_attention_2.")] = "sdpa",
     compile: Annotated[bool, typer.Option("--compile", help="Static KV cache + torch.compile of decoding (pays on GPUs).")] = False,
-    raster_timeout: RasterTimeout = DEFAULT_RASTER_TIMEOUT,
+    out_dir: Annotated[Optional[str], typer.Option("--out-dir", help="Batch job: one output per input in this folder; resumable.")] = None,
+    glob: Annotated[Optional[list[str]], typer.Option("--glob", help="Files to take from folders, e.g. '*.pdf' (repeatable).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo documents an earlier run into --out-dir finished.")] = False,
+    shard: Annotated[Optional[str], typer.Option("--shard", help="Run part i of n of the inputs, e.g. 2/4.")] = None,
+    max_batch_tokens: Annotated[Optional[int], typer.Option("--max-batch-tokens", min=1, help="Most visual tokens in one batch (pages x largest page).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Rendering processes (default: CPUs - 1, at most 4).")] = None,
+    page_timeout: PageTimeout = DEFAULT_PAGE_TIMEOUT,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line; errors only.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="A line per document, and MuPDF's warnings.")] = False,
 ) -> Settings:
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose: choose one")
+    batch = BatchOptions(out_dir, glob, overwrite, parse_shard(shard), max_batch_tokens, workers,
+                         page_timeout or None, quiet, verbose)
     return Settings(pages, password, make_budget(min_pixels, max_pixels), batch_size, dict(
         model=model, device=device, dtype=dtype, quant=quant, gpus=gpus, max_memory=max_memory,
-        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code, attn=attn, compile=compile),
-        raster_timeout or None)
+        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code, attn=attn, compile=compile,
+        max_time=batch.page_timeout), batch)
 
 
 def task_command(fn):
@@ -107,27 +122,87 @@ def task_command(fn):
 
 
 def run_task(task, files: list[str], sink, settings: Settings) -> None:
-    """Run `task` over `files` into `sink`; report failures on stderr; exit with the typed code."""
+    """Run `task` over the inputs into `sink` (stdout, -o) or --out-dir; report failures on stderr
+    one line each; exit with the typed code. Ctrl-C writes what finished and exits 130."""
+    import shutil
+    import tempfile
+
+    from ..batch import OutDir, Summary
+    from ..inputs import STDIN, expand_inputs
     from ..runner import Runner, RunOptions
+    from .progress import progress_bar
+
+    b = settings.batch
+    if b.out_dir and sink.out:
+        raise UsageError("-o and --out-dir: choose one (--out-dir writes one file per input)")
 
     def engine_factory():
         from ..engines.local import LocalEngine, LocalOptions
 
         return LocalEngine(LocalOptions(**settings.engine), settings.budget)
 
-    runner = Runner(task, engine_factory, RunOptions(settings.budget, settings.pages, settings.password,
-                                                     settings.batch_size, settings.raster_time_limit))
-    failed = partial = 0
-    for record in runner.run(files):
-        sink.add(record)
-        if record["status"] == "failed":
-            failed += 1
-            print(f"docvl: error: {record['error']}", file=sys.stderr)
-        elif record["status"] == "partial":
-            partial += 1
-            print(f"docvl: {one_line(record['source']['path'])}: {record['error']}", file=sys.stderr)
-    sink.close()
-    raise typer.Exit(exit_code(len(files), failed, partial))
+    # Engine settings that change a page's result; with the task's options, they key resuming.
+    result_settings = {k: settings.engine[k] for k in ("model", "device", "dtype", "quant", "max_new_tokens")}
+    result_settings["format"] = sink.fmt
+    spool = tempfile.mkdtemp(prefix="docvl-stdin-") if STDIN in files else None
+    out_dir = OutDir(b.out_dir, sink.suffix, b.overwrite, b.shard) if b.out_dir else None
+    inputs = expand_inputs(files, b.glob, sys.stdin.buffer if STDIN in files else None,
+                           STDIN in files and sys.stdin.isatty(), spool, exclude=[b.out_dir] if b.out_dir else [])
+    summary = Summary(task.name, b.shard)
+    progress = progress_bar(enabled=not b.quiet and sys.stderr.isatty())
+    options = RunOptions(settings.budget, settings.pages, settings.password, settings.batch_size,
+                         b.max_batch_tokens, b.workers, b.page_timeout, b.shard, b.verbose)
+    runner = Runner(task, engine_factory, options, out_dir, lambda r: sink.render([r]), result_settings,
+                    on_pages=progress.pages)
+    interrupted = False
+    done = runner.run(inputs)
+    try:
+        with progress:
+            for d in done:
+                summary.add(d.record, skipped=d.skipped)
+                progress.document()
+                if not d.skipped and out_dir is None:
+                    sink.add(d.record)
+                _report(d, b.verbose, progress)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        done.close()  # waits for the batch in the model and journals it
+        runner.close()
+        if spool:
+            shutil.rmtree(spool, ignore_errors=True)
+    if out_dir is None:
+        sink.close()
+    code = exit_code(summary.total, summary.failed, summary.partial)
+    if interrupted:
+        code = ExitCode.INTERRUPTED
+    elif summary.total == 0 and b.shard is None:
+        raise InputError(f"{' '.join(files)}: no PDF or image found (folders are searched for "
+                         f"{', '.join(b.glob) if b.glob else 'PDF and image files'})")
+    outcome = {0: "ok", 1: "partial", 3: "failed", 130: "interrupted"}.get(int(code), "failed")
+    if out_dir is not None:
+        out_dir.write_summary(summary.to_dict(runner.stats, outcome))
+        if not b.quiet:
+            print(f"docvl: {summary.line(time.time() - summary.started)} -> {out_dir.root}", file=sys.stderr)
+    if interrupted:
+        print("docvl: interrupted; what finished was written, run the same command again to finish",
+              file=sys.stderr)
+    raise typer.Exit(int(code))
+
+
+def _report(d, verbose: bool, progress) -> None:
+    record = d.record
+    path = one_line(record["source"]["path"])  # a newline in a file name must not break the line
+    if d.skipped:
+        line = f"docvl: {path}: finished by an earlier run ({record['status']}), skipped" if verbose else None
+    elif record["status"] == "failed":
+        line = f"docvl: error: {record['error']}"
+    elif record["status"] == "partial":
+        line = f"docvl: {path}: {record['error']}"
+    else:
+        line = f"docvl: {path}: ok, {len(record['pages'])} pages in {record['seconds']:.1f} s" if verbose else None
+    if line:
+        progress.print(line)
 
 
 def exit_code(total: int, failed: int, partial: int) -> int:

@@ -52,6 +52,9 @@ def extract_tables(
     from ..tasks.tables import tables_task
 
     fmt = _table_format(fmt, output)
+    if settings.batch.out_dir and fmt in ("csv", "xlsx"):
+        raise UsageError(f"extract-tables --out-dir writes one file per input: use --format json or jsonl "
+                         f"there, or -o FILE.{fmt} for {fmt}")
     sink = DocumentSink(fmt, output) if fmt in ("json", "jsonl") else TableSink(fmt, output, raw_cells)
     run_task(tables_task(prompt_file), files, sink, settings)
 
@@ -79,25 +82,11 @@ def ground(
     if overlay:
         from ..overlay import OverlaySink
 
+        if settings.batch.out_dir:
+            raise UsageError("ground --overlay writes into its own folder; run it without --out-dir")
+
         sink = OverlaySink(sink, overlay, settings.budget, settings.password)
     run_task(ground_task(query.strip(), all_matches, prompt_file), files, sink, settings)
-
-
-class _DocumentFields:
-    """Puts the document's `fields` (first non-null value of each over its pages) on each record."""
-
-    def __init__(self, inner, names: list[str]):
-        self.inner = inner
-        self.names = names
-
-    def add(self, record: dict) -> None:
-        from ..tasks.extract import merge_fields
-
-        record["fields"] = merge_fields(record.get("pages", []), self.names)
-        self.inner.add(record)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @task_command
@@ -120,5 +109,5 @@ def extract(
     if (fields is None) == (schema is None):
         raise UsageError("extract: give either --fields a,b,c or --schema FILE")
     specs = specs_from_names(fields) if fields is not None else specs_from_schema(schema)
-    sink = _DocumentFields(DocumentSink(_json_format(fmt), output), [s.name for s in specs])
+    sink = DocumentSink(_json_format(fmt), output)
     run_task(extract_task(specs, prompt_file), files, sink, settings)

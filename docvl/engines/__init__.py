@@ -24,6 +24,9 @@ class Generation:
     completion_tokens: int
     visual_tokens: int  # as counted by the model's processor
     seconds: float  # this request's share of its batch's wall time
+    # "stop" (the model ended its answer), "length" (max_new_tokens) or "time" (the page's time
+    # limit ended generation: the runner fails the page rather than keep a cut answer)
+    finish_reason: str = "stop"
 
 
 def family_of(model_type: str) -> str:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from ..budget import Budget
-from ..errors import EngineError, UsageError, short_reason
+from ..errors import EngineError, EngineOutOfMemory, UsageError, short_reason
 from . import Generation, Request, family_of
 
 
@@ -21,6 +21,7 @@ class LocalOptions:
     max_memory: str | None = None  # "0=20GiB,1=20GiB[,cpu=64GiB]"
     max_new_tokens: int = 1024
     min_new_tokens: int | None = None  # benchmarks pin the output length
+    max_time: float | None = None  # seconds one batch may generate (--page-timeout)
     trust_remote_code: bool = False
     attn: str = "sdpa"  # sdpa | eager | flash_attention_2
     compile: bool = False  # static KV cache + torch.compile of the decode step
@@ -220,19 +221,25 @@ class LocalEngine:
             size=size,
         )
         first_device = next(self.model.parameters()).device
-        inputs = inputs.to(first_device)
         kwargs = {"max_new_tokens": self.options.max_new_tokens, "do_sample": False,
                   "pad_token_id": self.pad_id}
         if self.options.min_new_tokens:
             kwargs["min_new_tokens"] = self.options.min_new_tokens
         if self.options.compile:
             kwargs.update(self._compiled_decode(inputs))
+        if self.options.max_time:
+            kwargs["max_time"] = self.options.max_time
         try:
+            inputs = inputs.to(first_device)
             with torch.inference_mode():
                 out = self.model.generate(**inputs, **kwargs)
         except torch.OutOfMemoryError:
-            raise EngineError(
-                "CUDA out of memory; lower --batch-size or --max-pixels, or use --quant 4bit"
+            del inputs
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()  # give the split batch the memory this one held
+            # The runner catches this: it splits the batch, then retries a page at fewer pixels.
+            raise EngineOutOfMemory(
+                "CUDA out of memory; lower --batch-size, --max-batch-tokens or --max-pixels, or use --quant 4bit"
             ) from None
         seconds = (time.perf_counter() - start) / len(requests)
         prompt_len = inputs["input_ids"].shape[1]
@@ -241,6 +248,10 @@ class LocalEngine:
             new = out[row, prompt_len:].tolist()
             end = next((i for i, t in enumerate(new) if t in self.stop_ids), len(new))
             text = self.processor.tokenizer.decode(new[:end], skip_special_tokens=False)
+            if end < len(new):
+                finish = "stop"
+            else:  # no stop token: the length limit or, short of it, the time limit ended the row
+                finish = "length" if len(new) >= self.options.max_new_tokens else "time"
             results.append(Generation(
                 text=text,
                 prompt_tokens=int(inputs["attention_mask"][row].sum()),
@@ -248,5 +259,6 @@ class LocalEngine:
                 completion_tokens=min(end + 1, len(new)),
                 visual_tokens=int((ids == self.image_token_id).sum()),
                 seconds=seconds,
+                finish_reason=finish,
             ))
         return results

@@ -31,8 +31,11 @@ def extract_task(specs: list[FieldSpec], prompt_file: str | None = None) -> Task
         values, warnings = parse_fields(text, specs)
         return {"fields": values, "warnings": warnings}
 
+    def summarize(pages: list[dict]) -> dict:
+        return {"fields": merge_fields(pages, [s.name for s in specs])}
+
     options = {"fields": {s.name: s.type for s in specs}, "prompt_file": prompt_file}
-    return Task("extract", prompt, parse, options)
+    return Task("extract", prompt, parse, options, summarize=summarize)
 
 
 def specs_from_names(names: str) -> list[FieldSpec]:
