@@ -118,3 +118,19 @@ def test_relative_output_is_the_path_under_out_dir_without_suffix():
     assert relative_output("../../x.pdf", "/work") == "__/__/x.pdf"
     assert relative_output("/elsewhere/x.pdf", "/work") == "elsewhere/x.pdf"
     assert relative_output("/", "/work") == "input"
+
+
+def test_batch_output_through_a_planted_symlink_is_refused_before_anything_is_made(tmp_path):
+    from docvl.batch import OutDir
+    from docvl.errors import InputError
+    from docvl.inputs import Input
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out_dir = OutDir(str(out), ".json")
+    (out / "scans").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(InputError, match="outside --out-dir through a symbolic link"):
+        out_dir.write(Input("scans/deep/a.pdf", "scans/deep/a.pdf"), "k", {"status": "ok"}, "{}")
+    assert list(elsewhere.iterdir()) == []  # not even the folder `deep`
+    written = out_dir.write(Input("ok\n.pdf", "ok\n.pdf"), "k2", {"status": "ok"}, "{}")
+    assert written == out / "ok_.pdf.json" and written.read_text() == "{}"

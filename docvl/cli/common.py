@@ -192,7 +192,7 @@ def run_task(task, files: list[str], sink, settings: Settings) -> None:
 
 def _report(d, verbose: bool, progress) -> None:
     record = d.record
-    path = one_line(record["source"]["path"])  # a newline in a file name must not break the line
+    path = record["source"]["path"]
     if d.skipped:
         line = f"docvl: {path}: finished by an earlier run ({record['status']}), skipped" if verbose else None
     elif record["status"] == "failed":
@@ -202,7 +202,7 @@ def _report(d, verbose: bool, progress) -> None:
     else:
         line = f"docvl: {path}: ok, {len(record['pages'])} pages in {record['seconds']:.1f} s" if verbose else None
     if line:
-        progress.print(line)
+        progress.print(one_line(line))  # a newline in a file name must not break the line
 
 
 def exit_code(total: int, failed: int, partial: int) -> int:
