@@ -72,11 +72,9 @@ def inspect_page(doc: Document, number: int, budget: Budget) -> dict:
 def print_info(reports: list[dict], as_json: bool) -> None:
     """Reports to stdout (a table, or JSON), and every failure as one line on stderr."""
     for r in reports:
-        if r["status"] == "failed" and not r.get("pages"):
-            print(f"docvl: error: {r['error']}", file=sys.stderr)
-        for p in r.get("pages", []):
-            if p["status"] != "ok":
-                print(f"docvl: error: {p['error']}", file=sys.stderr)
+        failures = [r] if r["status"] == "failed" and not r.get("pages") else []
+        for item in failures + [p for p in r.get("pages", []) if p["status"] != "ok"]:
+            print(one_line(f"docvl: error: {item['error']}"), file=sys.stderr)
     if as_json:
         from .output import dumps
 
