@@ -28,6 +28,7 @@ from pathlib import Path
 from . import SCHEMA
 from .errors import InputError, UsageError
 from .output import atomic_write, dumps
+from .paths import inside, safe_output_path
 
 STATE = ".docvl"
 SUMMARY = "docvl-summary"
@@ -110,7 +111,8 @@ class OutDir:
         self._remove_dead_temp_files()
 
     def output(self, rel: str) -> str:
-        return rel + self.suffix
+        # Safe names whatever the input's (control characters, over-long names), never outside root.
+        return safe_output_path(".", rel, self.suffix).as_posix()
 
     def claim(self, item) -> str | None:
         """Reserve `item`'s output path for this run; a reason if it cannot have it."""
@@ -156,10 +158,11 @@ class OutDir:
     def write(self, item, key: str, record: dict, text: str) -> Path:
         out = self.output(item.rel)
         path = self.root / out
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.parent.resolve().is_relative_to(self.real):
+        # Checked before any folder is made: a link inside --out-dir may lead anywhere.
+        if not inside(self.real, path):
             raise InputError(f"{item.path}: its output {out} would land outside --out-dir through a "
                              f"symbolic link; remove the link")
+        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, text, tmp_dir=self.tmp)
         entry = dumps({"key": key, "output": out, "status": record["status"]}) + "\n"
         with self._lock:

@@ -20,6 +20,7 @@ class DocvlError(Exception):
     code = ExitCode.INPUT
 
     def __init__(self, message: str):
+        message = one_line(message)
         super().__init__(message)
         self.message = message
 
@@ -44,3 +45,10 @@ def short_reason(e: BaseException) -> str:
     """The first line of an exception's message, for one-line errors."""
     text = str(e).strip().splitlines()
     return text[0][:160] if text else type(e).__name__
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters (newlines in file names, terminal escapes), invisible format
+    characters and unpaired surrogates (undecodable file names) written as backslash escapes, so that
+    an error message is always one printable line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

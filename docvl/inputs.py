@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterable, Iterator
 
 from .errors import InputError, UsageError
+from .paths import relative_output
 from .sources import IMAGE_SUFFIXES, PDF_SUFFIXES
 
 STDIN = "-"
@@ -34,15 +35,9 @@ class Input:
 
 def output_rel(path: str) -> str:
     """The relative path an input given as `path` takes under --out-dir: the path as given, made
-    relative to the current folder where it can be, else without its root; never with `..`."""
-    p = Path(os.path.normpath(path))
-    if p.is_absolute():
-        try:
-            p = p.relative_to(Path.cwd())
-        except ValueError:
-            p = Path(*p.parts[1:])
-    parts = [part for part in p.parts if part not in ("", ".", "..")]
-    return "/".join(parts) or "input"
+    relative to the current folder where it can be, else without its root; `..` and control
+    characters neutralised (paths.relative_output)."""
+    return relative_output(path, os.getcwd())
 
 
 def expand_inputs(args: Iterable[str], patterns: list[str] | None = None, stdin: BinaryIO | None = None,

@@ -8,16 +8,30 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 import tempfile
 from pathlib import Path
 from typing import Iterable, TextIO
 
+from .paths import safe_name
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8_safe(text: str) -> str:
+    """`text` as it can be written in UTF-8: surrogates (from undecodable file names or a model's broken
+    bytes) are paired into their character where they form one, replaced by U+FFFD where they do not."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
 
 def dumps(record: dict, indent: int | None = None) -> str:
     # ensure_ascii=False keeps Korean or Arabic text readable; JSON stays valid whatever the model wrote.
-    return json.dumps(record, ensure_ascii=False, indent=indent)
+    return utf8_safe(json.dumps(record, ensure_ascii=False, indent=indent))
 
 
 def as_text(record: dict) -> str:
@@ -27,7 +41,7 @@ def as_text(record: dict) -> str:
             parts.append(page.get("text", ""))
         else:
             parts.append(f"[page {page.get('page')} failed: {page.get('error')}]")
-    return "\f\n".join(parts) + "\n"
+    return utf8_safe("\f\n".join(parts) + "\n")
 
 
 # One output file per document under --out-dir, named by the input and this suffix.
@@ -41,7 +55,8 @@ def atomic_write(path: str | Path, text: str | bytes, tmp_dir: str | Path | None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if tmp_dir is None:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # The temp file's name must fit too when the final name is near the 255-byte limit.
+        fd, tmp = tempfile.mkstemp(prefix=f".{safe_name(path.name, 200)}.", suffix=".tmp", dir=path.parent)
     else:
         Path(tmp_dir).mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f"{socket.gethostname()}-{os.getpid()}-", suffix=".tmp", dir=tmp_dir)
@@ -111,7 +126,7 @@ class StemNamer:
         self.used: set[str] = set()
 
     def name(self, path: str) -> str:
-        stem = name = Path(path).stem or "input"
+        stem = name = safe_name(Path(path).stem, 120) or "input"  # room for the rest of the name
         n = 1
         while name in self.used:
             n += 1

@@ -3,18 +3,22 @@
 A scanned page (one image covering the page) is planned at that image's own DPI; a vector page at the
 DPI that fills the budget. Both are then sized by smart_resize and rendered straight to that size, so
 the budget applies before any full-size allocation and the model's processor never resizes again.
+
+Hostile pages are bounded too: image files larger than sources.MAX_DECODE_PIXELS are refused before
+they are decoded, and PDF pages are rendered at the scale the budget allows whatever their size.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 from PIL import Image
 
 from .budget import Budget, smart_resize, visual_tokens
 from .errors import InputError, short_reason
-from .sources import Document
+from .sources import MAX_DECODE_PIXELS, Document, too_large
 
 # An image covering this share of the page makes the page a scan.
 SCAN_COVERAGE = 0.85
@@ -102,15 +106,21 @@ def scan_dpi(page) -> float | None:
 
 
 def page_geometry(doc: Document, number: int) -> tuple[float, float, int, float | None]:
-    """(width_pt, height_pt, rotation, scan_dpi) of page `number` (1-based), without rendering it."""
-    if doc.kind == "pdf":
-        page = doc.handle[number - 1]
-        r = page.rect
-        return r.width, r.height, page.rotation, scan_dpi(page)
-    img = doc.handle
-    img.seek(number - 1)
-    dpi = _image_dpi(img)
-    return img.width * 72.0 / dpi, img.height * 72.0 / dpi, 0, dpi
+    """(width_pt, height_pt, rotation, scan_dpi) of page `number` (1-based), without rendering it.
+    A page that cannot be loaded (a cycle in the page tree, a broken image frame) raises InputError."""
+    try:
+        if doc.kind == "pdf":
+            page = doc.handle[number - 1]
+            r = page.rect
+            return r.width, r.height, page.rotation, scan_dpi(page)
+        img = doc.handle
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notes on odd files are not the user's business
+            img.seek(number - 1)
+        dpi = _image_dpi(img)
+        return img.width * 72.0 / dpi, img.height * 72.0 / dpi, 0, dpi
+    except Exception as e:
+        raise InputError(f"{doc.path}: page {number} cannot be read ({short_reason(e)})") from None
 
 
 def _image_dpi(img: Image.Image) -> float:
@@ -124,9 +134,11 @@ def _image_dpi(img: Image.Image) -> float:
 
 
 def render_page(doc: Document, number: int, budget: Budget) -> PageImage:
-    """Render page `number` (1-based) of an opened document inside the budget."""
+    """Render page `number` (1-based) of an opened document inside the budget. Every failure is an
+    InputError with a one-line message naming the file and the page. Pages that could render forever
+    are bounded by running this in a raster worker (rasterpool) with --page-timeout."""
+    width_pt, height_pt, rotation, native = page_geometry(doc, number)
     try:
-        width_pt, height_pt, rotation, native = page_geometry(doc, number)
         if width_pt <= 0 or height_pt <= 0:
             raise InputError(f"{doc.path}: page {number} has no area")
         h, w = plan_size(width_pt, height_pt, native, budget)
@@ -152,9 +164,38 @@ def _render_pdf(doc: Document, number: int, w: int, h: int) -> Image.Image:
 
 def _render_image(doc: Document, number: int, w: int, h: int) -> Image.Image:
     img = doc.handle
-    img.seek(number - 1)
-    # JPEG can decode at 1/2, 1/4, 1/8 scale: never decode more pixels than needed.
-    img.draft("RGB", (w, h))
-    frame = img.convert("RGB")
-    return frame if frame.size == (w, h) else frame.resize((w, h), Image.Resampling.BICUBIC)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's notes on odd files are not the user's business
+        img.seek(number - 1)
+        # JPEG can decode at 1/2, 1/4, 1/8 scale: never decode more pixels than needed.
+        img.draft(None, (w, h))
+        if img.width * img.height > MAX_DECODE_PIXELS:
+            raise InputError(too_large(f"{doc.path}: page {number}", img.width, img.height))
+        img.load()
+    frame = _eight_bit(img)
+    # Downscale before converting: a bilevel or gray scan stays one byte per pixel at full size.
+    if frame.size != (w, h):
+        frame = frame.resize((w, h), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    return _on_white(frame)
 
+
+def _eight_bit(img: Image.Image) -> Image.Image:
+    """Modes that resize well: 16-bit gray is scaled down (converting it clips everything to white),
+    palette and bilevel images become gray or color."""
+    if img.mode.startswith("I"):
+        wide = img.convert("I")
+        return (wide.point(lambda v: v / 257) if wide.getextrema()[1] > 255 else wide).convert("L")
+    if img.mode in ("L", "RGB", "RGBA", "LA"):
+        return img
+    if img.mode == "1":
+        return img.convert("L")  # bilevel resizes only by nearest neighbour
+    return img.convert("RGBA" if img.has_transparency_data else "RGB")
+
+
+def _on_white(frame: Image.Image) -> Image.Image:
+    """A new RGB image; transparent areas become white paper, not black."""
+    if "A" not in frame.mode:
+        return frame.convert("RGB")
+    paper = Image.new("RGB", frame.size, "white")
+    paper.paste(frame.convert("RGBA"), mask=frame.getchannel("A"))
+    return paper

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from .output import StemNamer, atomic_write
+from .output import StemNamer, atomic_write, utf8_safe
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and full-width
 _PLAIN_NUMBER = re.compile(r"[-+]?(\d[\d,]*)?\.?\d+%?")
@@ -44,7 +44,9 @@ def to_dataframe(table: dict, raw_cells: bool = False):
 
 def table_csv(table: dict, raw_cells: bool = False) -> str:
     frame = to_dataframe(table, raw_cells)
-    return frame.to_csv(index=False, header=table.get("header") is not None, lineterminator="\n")
+    text = frame.to_csv(index=False, header=table.get("header") is not None, lineterminator="\n")
+    # Valid UTF-8 and no NULs (which CSV readers refuse), whatever the model wrote in a cell.
+    return utf8_safe(text).replace("\x00", "")
 
 
 def tables_of(record: dict):
@@ -132,7 +134,7 @@ _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\']")
 
 def _printable(value: str) -> str:
     # XML (and so xlsx) cannot hold most control characters; the model's text sometimes has them.
-    return _ILLEGAL_XML.sub("", value)
+    return _ILLEGAL_XML.sub("", utf8_safe(value))
 
 
 def _sheet_title(stem: str, table: dict, taken: set[str]) -> str:

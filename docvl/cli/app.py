@@ -9,7 +9,7 @@ import typer
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from ..errors import ExitCode, UsageError
 from .common import Files, Output, PromptFile, Settings, app, command, exit_code, make_budget, run_task, task_command
-from .common import MaxPixels, MinPixels, Pages, Password, TextLayer
+from .common import DEFAULT_PAGE_TIMEOUT, MaxPixels, MinPixels, Pages, PageTimeout, Password, TextLayer
 
 
 @task_command
@@ -43,15 +43,17 @@ def info(
     min_pixels: MinPixels = DEFAULT_MIN_PIXELS,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    page_timeout: PageTimeout = DEFAULT_PAGE_TIMEOUT,
 ) -> None:
     """Pages, sizes, scan resolution, text layer and visual-token cost; loads no model."""
-    from ..inspect import inspect_document, print_info
+    from ..inspect import inspect_documents, print_info
 
     budget = make_budget(min_pixels, max_pixels)
-    reports = [inspect_document(f, budget, pages, password) for f in files]
+    reports = list(inspect_documents(files, budget, pages, password, page_timeout or None))
     print_info(reports, as_json)
     failed = sum(r["status"] == "failed" for r in reports)
-    raise typer.Exit(exit_code(len(files), failed, 0))
+    partial = sum(r["status"] == "partial" for r in reports)
+    raise typer.Exit(exit_code(len(files), failed, partial))
 
 
 from . import eval_cli, tasks_cli  # noqa: E402,F401  (register eval; extract-tables, ground, extract)

@@ -12,7 +12,7 @@ import typer
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, Budget
 from ..engines import DEFAULT_MODEL
 from ..batch import BatchOptions, parse_shard
-from ..errors import DocvlError, ExitCode, InputError, UsageError
+from ..errors import DocvlError, ExitCode, InputError, UsageError, one_line
 
 app = typer.Typer(
     name="docvl",
@@ -34,6 +34,9 @@ MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Largest page image
 TextLayer = Annotated[str, typer.Option(
     "--text-layer", help="auto: pages with a trustworthy PDF text layer come from it, the rest from the model; "
                          "off: every page from the model; only: never load a model.")]
+DEFAULT_PAGE_TIMEOUT = 600.0
+PageTimeout = Annotated[float, typer.Option(
+    "--page-timeout", min=0, help="Seconds a page may take to render, and to generate (0: no limit).")]
 
 
 def command(fn=None, *, name: str | None = None):
@@ -94,7 +97,7 @@ def _shared_options(
     shard: Annotated[Optional[str], typer.Option("--shard", help="Run part i of n of the inputs, e.g. 2/4.")] = None,
     max_batch_tokens: Annotated[Optional[int], typer.Option("--max-batch-tokens", min=1, help="Most visual tokens in one batch (pages x largest page).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Rendering processes (default: CPUs - 1, at most 4).")] = None,
-    page_timeout: Annotated[float, typer.Option("--page-timeout", min=0, help="Seconds a page may take to render, and to generate (0: no limit).")] = 600.0,
+    page_timeout: PageTimeout = DEFAULT_PAGE_TIMEOUT,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line; errors only.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="A line per document, and MuPDF's warnings.")] = False,
 ) -> Settings:
@@ -205,7 +208,7 @@ def _report(d, verbose: bool, progress) -> None:
     else:
         line = f"docvl: {path}: ok, {len(record['pages'])} pages in {record['seconds']:.1f} s" if verbose else None
     if line:
-        progress.print(line)
+        progress.print(one_line(line))  # a newline in a file name must not break the line
 
 
 def exit_code(total: int, failed: int, partial: int) -> int:

@@ -64,7 +64,8 @@ def read_words(page) -> PageWords:
         r = pymupdf.Rect(box) * matrix
         return [r.x0, r.y0, r.x1, r.y1]
 
-    data = page.get_text("rawdict")
+    # Without image blocks: they would decode every picture on the page (a 50,000 px scan is gigabytes).
+    data = page.get_text("rawdict", flags=pymupdf.TEXTFLAGS_RAWDICT & ~pymupdf.TEXT_PRESERVE_IMAGES)
     spans, lines, words = [], [], []
     for block in data.get("blocks", []):
         for line in block.get("lines", []):
