@@ -17,7 +17,7 @@ import random
 import shutil
 from pathlib import Path
 
-from tinymodel import CACHE, FIXTURES, TINY_TEXT, TINY_VISION, config_dict
+from tinymodel import CACHE, FIXTURES, TINY_TEXT, TINY_VISION, config_dict, publish
 
 # Training goes on in rounds of EXTRA_STEPS until the answer comes out right on pages it never saw.
 STEPS = 150
@@ -126,9 +126,4 @@ def build_answering_checkpoint(name: str, answer: str) -> Path:
     processor.save_pretrained(tmp)
     # For whoever wonders why an answer came out wrong: how far training got.
     (tmp / "training.json").write_text(json.dumps({"answer": answer, "steps": len(losses), "losses": losses}))
-    shutil.copy(FIXTURES / "generation_config.json", tmp / "generation_config.json")
-    try:
-        tmp.rename(out)
-    except OSError:  # another process won the race
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return publish(tmp, out)

@@ -49,6 +49,11 @@ def build_checkpoint(name: str, text: dict | None = TINY_TEXT, vision: dict | No
     model = Qwen2VLForConditionalGeneration(Qwen2VLConfig(**config_dict(text, vision))).to(getattr(torch, dtype))
     model.save_pretrained(tmp)
     AutoProcessor.from_pretrained(FIXTURES).save_pretrained(tmp)
+    return publish(tmp, out)
+
+
+def publish(tmp: Path, out: Path) -> Path:
+    """Move a checkpoint saved in `tmp` to its cache folder `out`, with the real generation config."""
     shutil.copy(FIXTURES / "generation_config.json", tmp / "generation_config.json")
     try:
         tmp.rename(out)
