@@ -1,0 +1,138 @@
+"""Overlap: the streaming runner renders pages while the model generates.
+
+In one process, on the same synthetic PDF and the same random tiny Qwen2-VL: (1) rasterization alone
+(every page rendered in turn, as one worker does), (2) the model alone (the pre-rendered pages in batches
+of --batch-size through the engine), (3) end to end through docvl's runner with one raster worker. The
+model's time is sized to roughly equal rasterization time on this machine (tokens generated per page,
+calibrated first; --tokens fixes it). Without overlap (3) would take (1) + (2); with perfect overlap
+max((1), (2)). Reports the ratio (3) / ((1) + (2)), medians over --repeat interleaved rounds.
+
+    python benchmarks/overlap.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE), str(HERE.parent / "tests")]
+
+import report  # noqa: E402
+from synthetic import synthetic_pdf  # noqa: E402
+
+from docvl.budget import Budget  # noqa: E402
+from docvl.engines import Request  # noqa: E402
+from docvl.raster import render_page  # noqa: E402
+from docvl.sources import open_document  # noqa: E402
+from docvl.tasks.ocr import ocr_task  # noqa: E402
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--pages", type=int, default=48)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--tokens", type=int, default=None, help="tokens per page (default: calibrated)")
+    p.add_argument("--min-pixels", type=int, default=64 * 784)
+    p.add_argument("--max-pixels", type=int, default=256 * 784)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", type=Path, default=report.RESULTS / "overlap.json")
+    return p.parse_args(argv)
+
+
+def raster_pass(pdf: Path, budget: Budget):
+    start = time.perf_counter()
+    doc = open_document(str(pdf))
+    pages = [render_page(doc, n, budget) for n in range(1, doc.page_count + 1)]
+    doc.close()
+    return pages, time.perf_counter() - start
+
+
+def model_pass(engine, task, pages, batch_size: int) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(pages), batch_size):
+        batch = pages[i:i + batch_size]
+        engine.generate([Request(p.image, task.prompt(p, engine.family)) for p in batch])
+    return time.perf_counter() - start
+
+
+def set_tokens(engine, tokens: int) -> None:
+    engine.options.max_new_tokens = engine.options.min_new_tokens = tokens
+
+
+def calibrate(engine, task, pages, batch_size: int, raster_per_page: float) -> int:
+    """Tokens per page at which the model takes about as long as rendering."""
+    sample = pages[:2 * batch_size]
+    times = {}
+    for tokens in (1, 17):
+        set_tokens(engine, tokens)
+        model_pass(engine, task, sample, batch_size)  # warm
+        times[tokens] = model_pass(engine, task, sample, batch_size) / len(sample)
+    per_token = max(1e-6, (times[17] - times[1]) / 16)
+    return max(1, min(512, round(1 + (raster_per_page - times[1]) / per_token)))
+
+
+def main(argv=None) -> dict:
+    from tinymodel import build_checkpoint
+
+    from docvl.engines.local import LocalEngine, LocalOptions
+    from docvl.runner import Runner, RunOptions
+
+    args = parse_args(argv)
+    budget = Budget(args.min_pixels, args.max_pixels)
+    task = ocr_task()
+    engine = LocalEngine(LocalOptions(model=str(build_checkpoint("tiny")), device=args.device), budget)
+    runner = Runner(task, lambda: engine, RunOptions(budget, batch_size=args.batch_size, workers=1))
+    rounds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = synthetic_pdf(Path(tmp) / "pages.pdf", args.pages)
+        warmup = synthetic_pdf(Path(tmp) / "warmup.pdf", args.batch_size, seed=1)
+        pages, raster_s = raster_pass(pdf, budget)
+        tokens = args.tokens or calibrate(engine, task, pages, args.batch_size, raster_s / len(pages))
+        set_tokens(engine, tokens)
+        runner.run_document(str(warmup))  # starts the raster worker, warms the model
+        for _ in range(args.repeat):
+            pages, raster_s = raster_pass(pdf, budget)
+            model_s = model_pass(engine, task, pages, args.batch_size)
+            del pages
+            start = time.perf_counter()
+            record = runner.run_document(str(pdf))
+            end_to_end_s = time.perf_counter() - start
+            assert record["status"] == "ok", record["error"]
+            assert {p["completion_tokens"] for p in record["pages"]} == {tokens}
+            rounds.append({"raster_s": round(raster_s, 3), "model_s": round(model_s, 3),
+                           "end_to_end_s": round(end_to_end_s, 3),
+                           "ratio": round(end_to_end_s / (raster_s + model_s), 3)})
+            print(rounds[-1], file=sys.stderr)
+    runner.close()
+    med = {k: statistics.median(r[k] for r in rounds) for k in ("raster_s", "model_s", "end_to_end_s")}
+    payload = {
+        "benchmark": "overlap",
+        "command": report.command(__file__, sys.argv[1:] if argv is None else argv),
+        "machine": report.machine(args.device),
+        "versions": report.versions(),
+        "setup": {"model": "tiny random Qwen2-VL", "pages": args.pages, "tokens_per_page": tokens,
+                  "calibrated": args.tokens is None, "batch_size": args.batch_size, "raster_workers": 1,
+                  "min_pixels": budget.min_pixels, "max_pixels": budget.max_pixels},
+        "rounds": rounds,
+        "median": {k: round(v, 3) for k, v in med.items()},
+        "ratios": {
+            # 1.0: no overlap at all; max/sum (0.5 when the two are equal): perfect overlap
+            "end_to_end_over_raster_plus_model": round(med["end_to_end_s"] / (med["raster_s"] + med["model_s"]), 3),
+            "perfect_overlap_would_be": round(max(med["raster_s"], med["model_s"]) /
+                                              (med["raster_s"] + med["model_s"]), 3),
+            "model_over_raster": round(med["model_s"] / med["raster_s"], 3),
+        },
+    }
+    report.write(args.out, payload)
+    print(payload["ratios"], file=sys.stderr)
+    return payload
+
+
+if __name__ == "__main__":
+    main()
