@@ -1,11 +1,12 @@
 """Overlap: the streaming runner renders pages while the model generates.
 
-In one process, on the same synthetic PDF and the same random tiny Qwen2-VL: (1) rasterization alone
-(every page rendered in turn, as one worker does), (2) the model alone (the pre-rendered pages in batches
-of --batch-size through the engine), (3) end to end through docvl's runner with one raster worker. The
-model's time is sized to roughly equal rasterization time on this machine (tokens generated per page,
-calibrated first; --tokens fixes it). Without overlap (3) would take (1) + (2); with perfect overlap
-max((1), (2)). Reports the ratio (3) / ((1) + (2)), medians over --repeat interleaved rounds.
+In one process, on the same synthetic letter pages and the same random tiny Qwen2-VL: (1) rasterization
+alone (every page rendered in turn, as one worker does), (2) the model alone (the pre-rendered pages in
+batches of --batch-size through the engine), (3) end to end through docvl's runner with one raster
+worker. Rendering is sized to take about as long as the model on this machine: each page carries a vector
+drawing whose number of strokes is calibrated first (--strokes fixes it). All pages have one shape, so
+the runner's batches (by visual tokens) are the same as (2)'s. Without overlap (3) would take (1) + (2);
+with perfect overlap max((1), (2)). Reports the ratio (3) / ((1) + (2)), medians over --repeat rounds.
 
     python benchmarks/overlap.py
 """
@@ -23,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE), str(HERE.parent / "tests")]
 
 import report  # noqa: E402
-from synthetic import synthetic_pdf  # noqa: E402
+from synthetic import SHAPES, synthetic_pdf  # noqa: E402
 
 from docvl.budget import Budget  # noqa: E402
 from docvl.engines import Request  # noqa: E402
@@ -36,7 +37,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pages", type=int, default=48)
     p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--tokens", type=int, default=None, help="tokens per page (default: calibrated)")
+    p.add_argument("--tokens", type=int, default=4, help="tokens generated per page")
+    p.add_argument("--strokes", type=int, default=None, help="vector strokes per page (default: calibrated)")
     p.add_argument("--min-pixels", type=int, default=64 * 784)
     p.add_argument("--max-pixels", type=int, default=256 * 784)
     p.add_argument("--repeat", type=int, default=3)
@@ -65,16 +67,19 @@ def set_tokens(engine, tokens: int) -> None:
     engine.options.max_new_tokens = engine.options.min_new_tokens = tokens
 
 
-def calibrate(engine, task, pages, batch_size: int, raster_per_page: float) -> int:
-    """Tokens per page at which the model takes about as long as rendering."""
-    sample = pages[:2 * batch_size]
-    times = {}
-    for tokens in (1, 17):
-        set_tokens(engine, tokens)
-        model_pass(engine, task, sample, batch_size)  # warm
-        times[tokens] = model_pass(engine, task, sample, batch_size) / len(sample)
-    per_token = max(1e-6, (times[17] - times[1]) / 16)
-    return max(1, min(512, round(1 + (raster_per_page - times[1]) / per_token)))
+LETTER = SHAPES[:1]
+PROBE_STROKES = 400
+
+
+def calibrate(engine, task, folder: Path, args, budget: Budget) -> int:
+    """Strokes per page at which rendering a page takes about as long as the model's share of it."""
+    plain, plain_s = raster_pass(synthetic_pdf(folder / "plain.pdf", 2 * args.batch_size, shapes=LETTER), budget)
+    model_pass(engine, task, plain, args.batch_size)  # warm
+    model_pp = model_pass(engine, task, plain, args.batch_size) / len(plain)
+    probe = synthetic_pdf(folder / "probe.pdf", 2 * args.batch_size, shapes=LETTER, strokes=PROBE_STROKES)
+    _, probe_s = raster_pass(probe, budget)
+    per_stroke = max(1e-7, (probe_s - plain_s) / len(plain) / PROBE_STROKES)
+    return max(0, min(50_000, round((model_pp - plain_s / len(plain)) / per_stroke)))
 
 
 def main(argv=None) -> dict:
@@ -89,12 +94,11 @@ def main(argv=None) -> dict:
     engine = LocalEngine(LocalOptions(model=str(build_checkpoint("tiny")), device=args.device), budget)
     runner = Runner(task, lambda: engine, RunOptions(budget, batch_size=args.batch_size, workers=1))
     rounds = []
+    set_tokens(engine, args.tokens)
     with tempfile.TemporaryDirectory() as tmp:
-        pdf = synthetic_pdf(Path(tmp) / "pages.pdf", args.pages)
-        warmup = synthetic_pdf(Path(tmp) / "warmup.pdf", args.batch_size, seed=1)
-        pages, raster_s = raster_pass(pdf, budget)
-        tokens = args.tokens or calibrate(engine, task, pages, args.batch_size, raster_s / len(pages))
-        set_tokens(engine, tokens)
+        strokes = args.strokes if args.strokes is not None else calibrate(engine, task, Path(tmp), args, budget)
+        pdf = synthetic_pdf(Path(tmp) / "pages.pdf", args.pages, shapes=LETTER, strokes=strokes)
+        warmup = synthetic_pdf(Path(tmp) / "warmup.pdf", args.batch_size, seed=1, shapes=LETTER)
         runner.run_document(str(warmup))  # starts the raster worker, warms the model
         for _ in range(args.repeat):
             pages, raster_s = raster_pass(pdf, budget)
@@ -104,7 +108,8 @@ def main(argv=None) -> dict:
             record = runner.run_document(str(pdf))
             end_to_end_s = time.perf_counter() - start
             assert record["status"] == "ok", record["error"]
-            assert {p["completion_tokens"] for p in record["pages"]} == {tokens}
+            assert len(record["pages"]) == args.pages
+            assert {p["completion_tokens"] for p in record["pages"]} == {args.tokens}
             rounds.append({"raster_s": round(raster_s, 3), "model_s": round(model_s, 3),
                            "end_to_end_s": round(end_to_end_s, 3),
                            "ratio": round(end_to_end_s / (raster_s + model_s), 3)})
@@ -116,8 +121,9 @@ def main(argv=None) -> dict:
         "command": report.command(__file__, sys.argv[1:] if argv is None else argv),
         "machine": report.machine(args.device),
         "versions": report.versions(),
-        "setup": {"model": "tiny random Qwen2-VL", "pages": args.pages, "tokens_per_page": tokens,
-                  "calibrated": args.tokens is None, "batch_size": args.batch_size, "raster_workers": 1,
+        "setup": {"model": "tiny random Qwen2-VL", "pages": args.pages, "tokens_per_page": args.tokens,
+                  "strokes_per_page": strokes, "calibrated": args.strokes is None, "batch_size": args.batch_size,
+                  "raster_workers": 1,
                   "min_pixels": budget.min_pixels, "max_pixels": budget.max_pixels},
         "rounds": rounds,
         "median": {k: round(v, 3) for k, v in med.items()},

@@ -27,18 +27,29 @@ def _line(rng: random.Random, chars: int) -> str:
     return " ".join(words)[:chars]
 
 
-def synthetic_pdf(path: Path, pages: int, seed: int = 0) -> Path:
-    """A PDF of `pages` pages cycling through SHAPES, each filled with lines of text to its margins."""
+def synthetic_pdf(path: Path, pages: int, seed: int = 0, shapes: list | None = None, strokes: int = 0) -> Path:
+    """A PDF of `pages` pages cycling through `shapes` (default SHAPES), each filled with lines of text to
+    its margins, and `strokes` vector curves over it (a drawing, costly to render, that makes rendering
+    time a chosen amount)."""
     rng = random.Random(seed)
     doc = pymupdf.open()
+    shapes = shapes or SHAPES
     for n in range(pages):
-        _, width, height, size = SHAPES[n % len(SHAPES)]
+        _, width, height, size = shapes[n % len(shapes)]
         page = doc.new_page(width=width, height=height)
         chars = int((width - 2 * MARGIN) / (0.5 * size))  # Helvetica averages about half an em a character
         y = MARGIN + size
         while y < height - MARGIN:
             page.insert_text((MARGIN, y), _line(rng, chars), fontsize=size)
             y += size * 1.25
+        if strokes:
+            drawing = page.new_shape()
+            for _ in range(strokes):
+                x, y = rng.uniform(0, width), rng.uniform(0, height)
+                drawing.draw_bezier(*[pymupdf.Point(x + rng.uniform(-60, 60), y + rng.uniform(-60, 60))
+                                      for _ in range(4)])
+            drawing.finish(width=0.3, color=(0.6, 0.6, 0.6))
+            drawing.commit()
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(path)
     doc.close()

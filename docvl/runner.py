@@ -18,6 +18,7 @@ document written as it finishes, so an interrupted run loses nothing that finish
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import queue
@@ -136,6 +137,8 @@ class Runner:
         # Rendered pages waiting for the model: enough to choose batches of similar size from.
         self.prefetch = 2 * options.batch_size + self.workers
         self.max_docs = max(8, 2 * options.batch_size + self.workers)
+        # Document ids, unique over every run() of this runner: workers keep documents open by id.
+        self._seqs = itertools.count()
         self.stats = {"pages_inferred": 0, "pages_resumed": 0, "pages_answered": 0, "raster_seconds": 0.0,
                       "model_seconds": 0.0, "oom_splits": 0, "oom_smaller_pages": 0}
 
@@ -176,12 +179,11 @@ class Runner:
         feed = _Feeder(inputs, self.options.shard)
         docs: dict[int, _Doc] = {}
         ready: list[tuple[int, PageImage]] = []  # rendered pages waiting for the model
-        seq = 0
         try:
             while True:
                 while len(docs) < self.max_docs and (item := feed.next()) is not None:
+                    seq = next(self._seqs)
                     docs[seq] = self._admit(seq, item)
-                    seq += 1
                 self._submit(docs, ready)
                 if self._batch is not None and not self._batch.thread.is_alive():
                     self._finish_batch(docs)

@@ -83,3 +83,16 @@ def test_rasterize_compares_tools_at_equal_pixels(tmp_path):
         assert r["pages"] == len(SHAPES) and r["failed"] == 0
         assert r["megapixels"] == pytest.approx(ours["megapixels"], rel=0.02)
         assert payload["ratios"][f"docvl_over_{r['tool']}_pages_per_s"] > 0
+
+
+def test_overlap_and_memory_benchmarks_run_on_a_tiny_job(tmp_path):
+    import memory
+    import overlap
+
+    payload = overlap.main(["--pages", "8", "--repeat", "1", "--strokes", "50", "--out", str(tmp_path / "o.json")])
+    [r] = payload["rounds"]
+    assert r["end_to_end_s"] > 0 and r["raster_s"] > 0 and r["model_s"] > 0
+    assert 0.5 <= payload["ratios"]["perfect_overlap_would_be"] < 1
+    payload = memory.main(["--pages", "8", "--baseline-pages", "4", "--out", str(tmp_path / "m.json")])
+    assert json.loads((tmp_path / "m.json").read_text())["runs"] == payload["runs"]
+    assert [r["pages"] for r in payload["runs"]] == [4, 8]

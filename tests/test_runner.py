@@ -89,3 +89,17 @@ def test_a_page_that_never_fits_fails_alone(engine, docs):
     assert record["status"] == "failed"
     assert all("out of memory" in p["error"] for p in record["pages"])
     assert len(watched.calls) < 30  # splits and two smaller tries per page, never an endless loop
+
+
+def test_one_runner_reads_each_document_it_is_given(engine, tmp_path):
+    # Raster workers keep documents open by id: ids must not repeat across runs of one runner (they
+    # did, and a second run_document read the first document's pages).
+    first, second = scan_pdf(tmp_path / "a.pdf", dpi=20, pages=1), scan_pdf(tmp_path / "b.pdf", dpi=30, pages=3)
+    runner = Runner(ocr_task(), lambda: engine, RunOptions(BUDGET, workers=1))
+    try:
+        records = [runner.run_document(str(p)) for p in (first, second, first)]
+    finally:
+        runner.close()
+    assert [len(r["pages"]) for r in records] == [1, 3, 1]
+    assert [r["source"]["path"] for r in records] == [str(first), str(second), str(first)]
+    assert records[1]["pages"][0]["visual_tokens"] != records[0]["pages"][0]["visual_tokens"]
