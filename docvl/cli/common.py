@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, Budget
-from ..engines import DEFAULT_MODEL
+from ..engines import DEFAULT_MODEL, FAMILIES
 from ..errors import DocvlError, ExitCode, UsageError
 
 app = typer.Typer(
@@ -59,6 +59,8 @@ class Settings:
     budget: Budget
     batch_size: int
     engine: dict = field(default_factory=dict)  # LocalOptions fields
+    engine_kind: str = "local"  # or "server"
+    server: dict = field(default_factory=dict)  # ServerOptions fields
 
 
 def _shared_options(
@@ -75,10 +77,30 @@ def _shared_options(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Pages per generate call.")] = 4,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1, help="Longest answer per page, in tokens.")] = 1024,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run code shipped with the checkpoint.")] = False,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="local (transformers here) or server (an OpenAI-compatible server); default: server if --base-url is given.")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, transformers serve).")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar=["DOCVL_API_KEY", "OPENAI_API_KEY"], show_envvar=True, help="Server API key.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Server requests in flight at once.")] = 4,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Seconds a server request (each try) may take.")] = 300.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a server request after connection errors, timeouts, 429 and 5xx.")] = 4,
+    family: Annotated[Optional[str], typer.Option("--family", help="Family of the served model: qwen2-vl, qwen2.5-vl or qwen3-vl (default: from its name).")] = None,
 ) -> Settings:
-    return Settings(pages, password, make_budget(min_pixels, max_pixels), batch_size, dict(
+    kind = engine or ("server" if base_url else "local")
+    if kind not in ("local", "server"):
+        raise UsageError(f"--engine {engine}: use local or server")
+    if kind == "server" and not base_url:
+        raise UsageError("--engine server needs --base-url, e.g. http://127.0.0.1:8000/v1")
+    if kind == "local" and base_url:
+        raise UsageError("--base-url is for --engine server")
+    if family is not None and family not in FAMILIES.values():
+        raise UsageError(f"--family {family}: use one of {', '.join(FAMILIES.values())}")
+    # A server engine needs at least `concurrency` pages per batch to keep that many requests in flight.
+    batch = max(batch_size, concurrency) if kind == "server" else batch_size
+    return Settings(pages, password, make_budget(min_pixels, max_pixels), batch, dict(
         model=model, device=device, dtype=dtype, quant=quant, gpus=gpus, max_memory=max_memory,
-        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code))
+        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code), kind, dict(
+        base_url=base_url, model=model, api_key=api_key, family=family, concurrency=concurrency,
+        timeout=timeout, retries=retries, max_new_tokens=max_new_tokens))
 
 
 def task_command(fn):
@@ -102,6 +124,10 @@ def run_task(task, files: list[str], sink, settings: Settings) -> None:
     from ..runner import Runner, RunOptions
 
     def engine_factory():
+        if settings.engine_kind == "server":
+            from ..engines.server import ServerEngine, ServerOptions
+
+            return ServerEngine(ServerOptions(**settings.server))
         from ..engines.local import LocalEngine, LocalOptions
 
         return LocalEngine(LocalOptions(**settings.engine), settings.budget)
