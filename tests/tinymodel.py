@@ -30,13 +30,15 @@ def config_dict(text: dict | None = None, vision: dict | None = None) -> dict:
 
 
 def build_checkpoint(name: str, text: dict | None = TINY_TEXT, vision: dict | None = TINY_VISION,
-                     seed: int = 0) -> Path:
-    """A saved checkpoint folder (model + processor), built once and cached."""
+                     seed: int = 0, dtype: str = "float32") -> Path:
+    """A saved checkpoint folder (model + processor), built once and cached. `dtype` is what the weights
+    are stored in (benchmarks store the 2B architecture in bfloat16, as the real checkpoint is)."""
     import torch
     import transformers
     from transformers import AutoProcessor, Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
-    recipe = json.dumps([config_dict(text, vision), seed, transformers.__version__], sort_keys=True)
+    recipe = [config_dict(text, vision), seed, transformers.__version__] + ([dtype] if dtype != "float32" else [])
+    recipe = json.dumps(recipe, sort_keys=True)
     key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
     out = CACHE / f"{name}-{key}"
     if (out / "config.json").exists():
@@ -44,7 +46,7 @@ def build_checkpoint(name: str, text: dict | None = TINY_TEXT, vision: dict | No
     tmp = CACHE / f".{name}-{key}.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     torch.manual_seed(seed)
-    model = Qwen2VLForConditionalGeneration(Qwen2VLConfig(**config_dict(text, vision)))
+    model = Qwen2VLForConditionalGeneration(Qwen2VLConfig(**config_dict(text, vision))).to(getattr(torch, dtype))
     model.save_pretrained(tmp)
     AutoProcessor.from_pretrained(FIXTURES).save_pretrained(tmp)
     shutil.copy(FIXTURES / "generation_config.json", tmp / "generation_config.json")

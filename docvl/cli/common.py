@@ -77,6 +77,8 @@ def _shared_options(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Pages per generate call.")] = 4,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1, help="Longest answer per page, in tokens.")] = 1024,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run code shipped with the checkpoint.")] = False,
+    attn: Annotated[str, typer.Option("--attn", help="Attention kernels: sdpa, eager or flash_attention_2.")] = "sdpa",
+    compile: Annotated[bool, typer.Option("--compile", help="Static KV cache + torch.compile of decoding (pays on GPUs).")] = False,
     engine: Annotated[Optional[str], typer.Option("--engine", help="local (transformers here) or server (an OpenAI-compatible server); default: server if --base-url is given.")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, transformers serve).")] = None,
     api_key: Annotated[Optional[str], typer.Option("--api-key", envvar=["DOCVL_API_KEY", "OPENAI_API_KEY"], show_envvar=True, help="Server API key.")] = None,
@@ -98,7 +100,7 @@ def _shared_options(
     batch = max(batch_size, concurrency) if kind == "server" else batch_size
     return Settings(pages, password, make_budget(min_pixels, max_pixels), batch, dict(
         model=model, device=device, dtype=dtype, quant=quant, gpus=gpus, max_memory=max_memory,
-        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code), kind, dict(
+        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code, attn=attn, compile=compile), kind, dict(
         base_url=base_url, model=model, api_key=api_key, family=family, concurrency=concurrency,
         timeout=timeout, retries=retries, max_new_tokens=max_new_tokens))
 

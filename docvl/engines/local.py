@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import dataclass
 
@@ -21,6 +22,13 @@ class LocalOptions:
     max_new_tokens: int = 1024
     min_new_tokens: int | None = None  # benchmarks pin the output length
     trust_remote_code: bool = False
+    attn: str = "sdpa"  # sdpa | eager | flash_attention_2
+    compile: bool = False  # static KV cache + torch.compile of the decode step
+
+
+ATTENTION = ("sdpa", "eager", "flash_attention_2")
+# Static-cache lengths are rounded up to this, so small differences in prompt text reuse one cache shape.
+CACHE_STEP = 256
 
 
 def parse_max_memory(spec: str) -> dict:
@@ -53,6 +61,7 @@ class LocalEngine:
         self.device = self._pick_device(options.device)
         self.dtype = self._pick_dtype(options.dtype)
         self._check_quant()
+        self._check_attn()
         config = self._load("config")
         self.family = family_of(getattr(config, "model_type", ""))
         self.processor = self._load("processor")
@@ -106,6 +115,16 @@ class LocalEngine:
                 "--quant needs bitsandbytes: pip install 'docvl[quant]'"
             ) from None
 
+    def _check_attn(self) -> None:
+        attn = self.options.attn
+        if attn not in ATTENTION:
+            raise UsageError(f"--attn {attn}: use {', '.join(ATTENTION)}")
+        if attn == "flash_attention_2" and not (
+            self.device.startswith("cuda") and importlib.util.find_spec("flash_attn") is not None
+        ):
+            raise UsageError("--attn flash_attention_2 needs a CUDA GPU and the flash-attn package "
+                             "(pip install flash-attn); use --attn sdpa")
+
     def _quantization_config(self):
         from transformers import BitsAndBytesConfig
 
@@ -151,7 +170,8 @@ class LocalEngine:
                 return AutoConfig.from_pretrained(name, trust_remote_code=trc)
             if what == "processor":
                 return AutoProcessor.from_pretrained(name, trust_remote_code=trc)
-            kwargs = {"dtype": self.dtype, "trust_remote_code": trc, **self._device_map()}
+            kwargs = {"dtype": self.dtype, "trust_remote_code": trc, "attn_implementation": self.options.attn,
+                      **self._device_map()}
             if self.options.quant != "none":
                 kwargs["quantization_config"] = self._quantization_config()
             return AutoModelForImageTextToText.from_pretrained(name, **kwargs)
@@ -171,6 +191,23 @@ class LocalEngine:
         messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
         return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
+    def _compiled_decode(self, inputs) -> dict:
+        """generate() arguments for a static KV cache, whose decode step transformers compiles (CUDA graphs on
+        a GPU). The cache is sized for the budget's largest page, so that every batch of the same size reuses
+        one compiled graph instead of compiling again for each prompt length."""
+        from transformers.generation import CompileConfig
+
+        ids = inputs["input_ids"]
+        text_tokens = int(((ids != self.image_token_id) & inputs["attention_mask"].bool()).sum(dim=1).max())
+        longest = text_tokens + self.budget.max_pixels // (28 * 28) + self.options.max_new_tokens
+        config = CompileConfig()
+        if not self.device.startswith("cuda"):
+            # transformers compiles only on accelerators unless told otherwise; CUDA graphs need a GPU.
+            config = CompileConfig(mode="default")
+            config._compile_all_devices = True
+        return {"cache_implementation": "static", "max_cache_len": -(-longest // CACHE_STEP) * CACHE_STEP,
+                "compile_config": config}
+
     def generate(self, requests: list[Request]) -> list[Generation]:
         torch = self._torch
         start = time.perf_counter()
@@ -188,6 +225,8 @@ class LocalEngine:
                   "pad_token_id": self.pad_id}
         if self.options.min_new_tokens:
             kwargs["min_new_tokens"] = self.options.min_new_tokens
+        if self.options.compile:
+            kwargs.update(self._compiled_decode(inputs))
         try:
             with torch.inference_mode():
                 out = self.model.generate(**inputs, **kwargs)
