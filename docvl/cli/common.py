@@ -27,6 +27,7 @@ Pages = Annotated[Optional[str], typer.Option("--pages", help="1-based pages, e.
 Password = Annotated[Optional[str], typer.Option("--password", help="Password of encrypted PDFs.")]
 MinPixels = Annotated[int, typer.Option("--min-pixels", help="Smallest page image, in pixels.")]
 MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Largest page image, in pixels (28x28 = 1 visual token).")]
+SERVER_PANEL = "Server engine (vLLM, SGLang, transformers serve)"
 
 
 def command(fn):
@@ -79,13 +80,13 @@ def _shared_options(
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run code shipped with the checkpoint.")] = False,
     attn: Annotated[str, typer.Option("--attn", help="Attention kernels: sdpa, eager or flash_attention_2.")] = "sdpa",
     compile: Annotated[bool, typer.Option("--compile", help="Static KV cache + torch.compile of decoding (pays on GPUs).")] = False,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="local (transformers here) or server (an OpenAI-compatible server); default: server if --base-url is given.")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, transformers serve).")] = None,
-    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar=["DOCVL_API_KEY", "OPENAI_API_KEY"], show_envvar=True, help="Server API key.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Server requests in flight at once.")] = 4,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Seconds a server request (each try) may take.")] = 300.0,
-    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a server request after connection errors, timeouts, 429 and 5xx.")] = 4,
-    family: Annotated[Optional[str], typer.Option("--family", help="Family of the served model: qwen2-vl, qwen2.5-vl or qwen3-vl (default: from its name).")] = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="local (transformers here) or server (an OpenAI-compatible server); default: server if --base-url is given.", rich_help_panel=SERVER_PANEL)] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, transformers serve).", rich_help_panel=SERVER_PANEL)] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar=["DOCVL_API_KEY", "OPENAI_API_KEY"], show_envvar=True, help="Server API key.", rich_help_panel=SERVER_PANEL)] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Server requests in flight at once.", rich_help_panel=SERVER_PANEL)] = 4,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Seconds a server request (each try) may take.", rich_help_panel=SERVER_PANEL)] = 300.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a server request after connection errors, timeouts, 429 and 5xx.", rich_help_panel=SERVER_PANEL)] = 4,
+    family: Annotated[Optional[str], typer.Option("--family", help="Family of the served model: qwen2-vl, qwen2.5-vl or qwen3-vl (default: from its name).", rich_help_panel=SERVER_PANEL)] = None,
 ) -> Settings:
     kind = engine or ("server" if base_url else "local")
     if kind not in ("local", "server"):
