@@ -4,10 +4,12 @@ malformed JSON, refusals) where the real server would not."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -148,11 +150,23 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self._forward(self.rfile.read(int(self.headers["Content-Length"])))
 
 
-def completion(text: str, prompt_tokens: int = 300, completion_tokens: int = 7) -> dict:
+TEXT_TOKENS = 40  # what FaultServer counts for the chat template and prompt besides the image
+
+
+def completion(text: str, prompt_tokens: int | None = None, completion_tokens: int = 7) -> dict:
+    """A chat completion; prompt_tokens None: FaultServer counts the image as a real server does,
+    one token per 28x28 pixels, plus TEXT_TOKENS."""
     return {"id": "x", "object": "chat.completion", "model": "m",
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens}}
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}}
+
+
+def image_tokens(body: dict) -> int:
+    """Visual tokens of the PNG in a chat request: its width and height from the IHDR chunk."""
+    [part] = [c for c in body["messages"][0]["content"] if c["type"] == "image_url"]
+    png = base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
+    width, height = struct.unpack(">II", png[16:24])
+    return width * height // (28 * 28)
 
 
 class FaultServer(_Server):
@@ -194,27 +208,35 @@ class _FaultHandler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         server: FaultServer = self.server.owner
-        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with server.lock:
             n = server.posts
             server.posts += 1
             server.headers.append(dict(self.headers))
         action = server.script(n)
+
+        def answer(result: dict) -> bytes:
+            usage = dict(result["usage"])
+            if usage["prompt_tokens"] is None:
+                usage["prompt_tokens"] = image_tokens(body) + TEXT_TOKENS
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            return json.dumps({**result, "usage": usage}).encode()
+
         if isinstance(action, dict):
-            return self._send(200, json.dumps(action).encode())
+            return self._send(200, answer(action))
         kind, *args = action
         if kind == "status":
-            body = json.dumps({"error": {"message": f"injected {args[0]}", "code": args[0]}}).encode()
-            return self._send(args[0], body, args[1] if len(args) > 1 else None)
+            error = json.dumps({"error": {"message": f"injected {args[0]}", "code": args[0]}}).encode()
+            return self._send(args[0], error, args[1] if len(args) > 1 else None)
         if kind == "sleep":
             time.sleep(args[0])
-            return self._send(200, json.dumps(completion("late")).encode())
+            return self._send(200, answer(completion("late")))
         if kind == "trickle":
-            body = json.dumps(completion("slow")).encode()
+            payload = answer(completion("slow"))
             self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            for byte in body:
+            for byte in payload:
                 self.wfile.write(bytes([byte]))
                 self.wfile.flush()
                 time.sleep(args[0])

@@ -17,7 +17,7 @@ from docs import text_pdf
 from docvl.engines import Request
 from docvl.engines.server import ServerEngine, ServerOptions, family_from_name, normalize_base_url
 from docvl.errors import EngineError, UsageError
-from servers import FaultServer, completion, free_port
+from servers import TEXT_TOKENS, FaultServer, completion, free_port
 
 PAGE = Image.new("RGB", (28 * 6, 28 * 4), "white")
 
@@ -118,6 +118,19 @@ def test_concurrency_bounds_requests_in_flight(fault_server):
     assert time.monotonic() - start < 9 * 0.15  # overlapped, not one after another
 
 
+def test_pages_resized_by_the_server_give_one_warning(fault_server, capsys):
+    small, large = Image.new("RGB", (28 * 4, 28 * 4)), Image.new("RGB", (28 * 8, 28 * 8))
+    consistent = fault_server(lambda n: completion("x"))  # counts every image as sent
+    engine(consistent.url, concurrency=1).generate([Request(small, "p"), Request(large, "p"), Request(small, "q")])
+    assert capsys.readouterr().err == ""
+    # A server whose max_pixels is below docvl's shrinks the large page to 48 tokens instead of 64.
+    shrinking = fault_server(lambda n: completion("x", prompt_tokens=[16, 48, 16, 48][n] + TEXT_TOKENS))
+    gens = engine(shrinking.url, concurrency=1).generate([Request(small, "p"), Request(large, "p")] * 2)
+    assert all(g.error is None for g in gens)
+    [warning] = capsys.readouterr().err.splitlines()
+    assert warning.startswith(f"docvl: warning: {shrinking.url} resizes some page images")
+
+
 @pytest.mark.parametrize("status, fragment", [(401, "pass --api-key or set DOCVL_API_KEY"),
                                               (404, "check --base-url (it ends in /v1)")])
 def test_errors_that_fail_every_page_stop_the_run(fault_server, status, fragment):
@@ -164,7 +177,7 @@ def test_family_names_and_base_urls():
 # -- through the CLI --------------------------------------------------------------------------------
 
 def test_cli_partial_failure_is_per_page_and_exit_1(run_cli, fault_server, tmp_path):
-    server = fault_server(lambda n: ("status", 500) if n >= 2 else completion(f"text {n}", 50, 3))
+    server = fault_server(lambda n: ("status", 500) if n >= 2 else completion(f"text {n}", completion_tokens=3))
     pdf = text_pdf(tmp_path / "doc.pdf", pages=3)
     code, out, err = run_cli("ocr", pdf, "--base-url", server.url, "--concurrency", 1, "--retries", 1,
                              "--min-pixels", 50_176, "--max-pixels", 100_352)
@@ -173,7 +186,8 @@ def test_cli_partial_failure_is_per_page_and_exit_1(run_cli, fault_server, tmp_p
     assert doc["engine"] == {"name": "server", "model": "Qwen/Qwen2-VL-2B-Instruct", "family": "qwen2-vl"}
     assert doc["status"] == "partial" and [p["status"] for p in doc["pages"]] == ["ok", "ok", "failed"]
     assert [p.get("text") for p in doc["pages"][:2]] == ["text 0", "text 1"]
-    assert doc["pages"][0]["prompt_tokens"] == 50 and doc["pages"][0]["completion_tokens"] == 3
+    page = doc["pages"][0]
+    assert page["prompt_tokens"] == page["visual_tokens"] + TEXT_TOKENS and page["completion_tokens"] == 3
     assert doc["pages"][2]["error"] == f"server {server.url}: gave up after 2 tries: HTTP 500: injected 500"
     assert err.strip().splitlines() == [f"docvl: {pdf}: 1 of 3 pages failed"]
 

@@ -160,6 +160,10 @@ class ServerEngine:
             self.family = "qwen2-vl"
             print(f"docvl: warning: cannot tell the model family of {options.model!r}; assuming qwen2-vl "
                   "(pass --family qwen2.5-vl or qwen3-vl if it is one of those)", file=sys.stderr)
+        # prompt -> prompt_tokens minus the image's tokens, as the server counted it (see _check_size)
+        self._text_tokens: dict[str, int] = {}
+        self._warned_resize = False
+        self._lock = threading.Lock()
         # Daemon workers: Ctrl-C or a fatal error never waits on a request still in flight.
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         for i in range(options.concurrency):
@@ -231,6 +235,7 @@ class ServerEngine:
             try:
                 text, prompt_tokens, completion_tokens = parse_completion(
                     self._send("POST", "/chat/completions", body, self.options.timeout))
+                self._check_size(request.prompt, tokens, prompt_tokens)
                 return Generation(text, prompt_tokens, completion_tokens, tokens, time.perf_counter() - start)
             except Retryable as e:
                 reason = f"gave up after {attempts} tries: {e.reason}"
@@ -241,6 +246,21 @@ class ServerEngine:
                 break
         error = f"server {self.base_url}: {reason}"
         return Generation("", None, None, tokens, time.perf_counter() - start, error=error)
+
+    def _check_size(self, prompt: str, tokens: int, prompt_tokens: int | None) -> None:
+        """Warn once if the server resized pages. With the same prompt, prompt_tokens minus the
+        image's tokens is the same for every page unless the server's processor changed an image's
+        size (its pixel bounds do not contain docvl's budget); then boxes in pixels would be off."""
+        if prompt_tokens is None:
+            return
+        with self._lock:
+            text_tokens = self._text_tokens.setdefault(prompt, prompt_tokens - tokens)
+            if (text_tokens == prompt_tokens - tokens and prompt_tokens > tokens) or self._warned_resize:
+                return
+            self._warned_resize = True
+        print(f"docvl: warning: {self.base_url} resizes some page images (its prompt token counts do not "
+              "match docvl's visual tokens); start it with pixel bounds that contain --min-pixels/--max-pixels "
+              "(README, 'Scaling out')", file=sys.stderr)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
