@@ -83,6 +83,13 @@ def test_transient_errors_then_success(fault_server):
     assert gen.error is None and gen.text == "finally" and server.posts == 4
 
 
+def test_backoff_doubles_with_jitter_and_is_capped(fault_server):
+    e = engine(fault_server(lambda n: completion("x")).url, backoff=0.5)
+    for attempt, low in [(0, 0.5), (1, 1.0), (2, 2.0), (5, 16.0)]:
+        assert all(low <= e._delay(attempt, None) <= low * 1.5 for _ in range(50))
+    assert e._delay(10, None) == 30.0 and e._delay(0, 2.5) == 2.5 and e._delay(0, 3600) == 30.0
+
+
 def test_client_error_is_not_retried(fault_server):
     server = fault_server(lambda n: ("status", 400))
     [gen] = engine(server.url).generate([Request(PAGE, "Read it.")])

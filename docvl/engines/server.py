@@ -266,7 +266,7 @@ class ServerEngine:
         if retry_after is not None:
             return min(retry_after, MAX_DELAY)
         # Jitter keeps many clients from retrying in step after a server restart.
-        return min(self.options.backoff * 2 ** attempt, MAX_DELAY) * random.uniform(1.0, 1.5)
+        return min(self.options.backoff * 2 ** attempt * random.uniform(1.0, 1.5), MAX_DELAY)
 
     def _send(self, method: str, path: str, body: bytes | None, timeout: float) -> bytes:
         """One HTTP exchange within about `timeout` seconds, its failures sorted into Retryable,
