@@ -5,6 +5,7 @@ or a traceback; errors that would fail every page alike stop the run with exit c
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -74,6 +75,31 @@ def test_slow_server_times_out_per_request(fault_server, action):
     assert gen.error == f"server {server.url}: gave up after 2 tries: no complete answer within 0.4 s (--timeout)"
     assert server.posts == 2
     assert elapsed < 2.0  # two bounded tries, not the server's 3 s sleep or 15 s trickle
+
+
+@pytest.fixture
+def blackhole():
+    """A loopback port whose listen queue is full: the kernel drops further connection attempts,
+    as for a crashed node that no longer answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    fill = [socket.socket() for _ in range(4)]
+    for s in fill:
+        s.setblocking(False)
+        s.connect_ex(server.getsockname())
+    yield "http://%s:%d/v1" % server.getsockname()
+    for s in [*fill, server]:
+        s.close()
+
+
+def test_a_server_that_stops_answering_costs_the_connect_timeout(fault_server, blackhole):
+    e = engine(fault_server(lambda n: completion("x")).url, retries=1, timeout=60, connect_timeout=0.3)
+    e.base_url = blackhole  # the node went away after the run started
+    start = time.monotonic()
+    [gen] = e.generate([Request(PAGE, "p")])
+    assert gen.error == f"server {blackhole}: gave up after 2 tries: no connection within 0.3 s"
+    assert time.monotonic() - start < 3  # not the 60 s answer timeout
 
 
 def test_transient_errors_then_success(fault_server):

@@ -12,6 +12,7 @@ model or endpoint) stop the run as an EngineError. Stdlib HTTP and threads only:
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
 import io
 import json
@@ -51,6 +52,9 @@ class ServerOptions:
     family: str | None = None  # None: from a local checkpoint's config, else from the served name
     concurrency: int = 4
     timeout: float = 300.0  # seconds per attempt, the whole answer included
+    # Seconds to connect, at most `timeout`: a crashed node that drops packets costs each
+    # request this, not the whole `timeout` (--timeout must allow for long answers).
+    connect_timeout: float = 10.0
     retries: int = 4  # attempts after the first
     backoff: float = 0.5  # first retry's delay in seconds; doubles each retry, at most MAX_DELAY
     max_new_tokens: int = 1024
@@ -274,14 +278,18 @@ class ServerEngine:
         url = self.base_url + path
         req = urllib.request.Request(url, data=body, headers=self._headers, method=method)
         deadline = time.monotonic() + timeout
+        # _HTTPHandler and _HTTPSHandler read it from the request.
+        req.connect_timeout = min(self.options.connect_timeout, timeout)
         try:
             try:
-                resp = urllib.request.urlopen(req, timeout=timeout)
+                resp = _OPENER.open(req, timeout=timeout)
             except urllib.error.HTTPError as e:
                 resp = e  # an answer all the same: its body says why
             with resp:
                 raw = read_within(resp, deadline)
-        except urllib.error.URLError as e:
+        except urllib.error.URLError as e:  # while connecting or sending the request
+            if isinstance(e.reason, TimeoutError):
+                raise Retryable(f"no connection within {req.connect_timeout:g} s") from None
             raise Retryable(network_reason(e.reason, timeout)) from None
         except (OSError, http.client.HTTPException) as e:  # resets, timeouts, cut-off answers
             raise Retryable(network_reason(e, timeout)) from None
@@ -296,6 +304,46 @@ class ServerEngine:
                     else "check --base-url (it ends in /v1) and --model (the name the server serves)")
             raise EngineError(f"{url}: {detail}; {hint}")
         raise Rejected(detail)
+
+
+class _ConnectFirst:
+    """An HTTP(S) connection that connects within `connect_timeout`, then waits for the answer
+    up to the request's whole timeout (urllib has one timeout for both)."""
+
+    def __init__(self, *args, connect_timeout: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connect_timeout = connect_timeout
+
+    def connect(self):
+        answer_timeout = self.timeout
+        self.timeout = self.connect_timeout
+        try:
+            super().connect()
+        finally:
+            self.timeout = answer_timeout
+        self.sock.settimeout(answer_timeout)
+
+
+class _HTTPConnection(_ConnectFirst, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_ConnectFirst, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(functools.partial(_HTTPConnection, connect_timeout=req.connect_timeout), req, **kwargs)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(functools.partial(_HTTPSConnection, connect_timeout=req.connect_timeout), req, **kwargs)
+
+
+# Like urlopen's, with the connections above; proxies from the environment (http_proxy, no_proxy) apply.
+_OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
 
 
 def read_within(resp, deadline: float) -> bytes:
