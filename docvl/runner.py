@@ -426,6 +426,9 @@ class Runner:
         generations = engine.generate(requests)
         records = []
         for page, gen in zip(batch, generations):
+            if gen.error is not None:  # e.g. the server gave up on this page
+                records.append(failed_page(page.page, gen.error))
+                continue
             record = {"page": page.page, "status": "ok", "error": None, "source": "model", **page.describe(),
                       "prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
                       "seconds": round(gen.seconds, 3)}

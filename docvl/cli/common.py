@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, Budget
-from ..engines import DEFAULT_MODEL
+from ..engines import DEFAULT_MODEL, FAMILIES
 from ..batch import BatchOptions, parse_shard
 from ..errors import DocvlError, ExitCode, InputError, UsageError, one_line
 
@@ -37,6 +37,7 @@ TextLayer = Annotated[str, typer.Option(
 DEFAULT_PAGE_TIMEOUT = 600.0
 PageTimeout = Annotated[float, typer.Option(
     "--page-timeout", min=0, help="Seconds a page may take to render, and to generate (0: no limit).")]
+SERVER_PANEL = "Server engine (vLLM, SGLang, transformers serve)"
 
 
 def command(fn=None, *, name: str | None = None):
@@ -73,6 +74,8 @@ class Settings:
     batch_size: int
     engine: dict = field(default_factory=dict)  # LocalOptions fields
     batch: BatchOptions = field(default_factory=BatchOptions)
+    engine_kind: str = "local"  # or "server"
+    server: dict = field(default_factory=dict)  # ServerOptions fields
 
 
 def _shared_options(
@@ -100,15 +103,37 @@ def _shared_options(
     page_timeout: PageTimeout = DEFAULT_PAGE_TIMEOUT,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line; errors only.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="A line per document, and MuPDF's warnings.")] = False,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="local (transformers here) or server (an OpenAI-compatible server); default: server if --base-url is given.", rich_help_panel=SERVER_PANEL)] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, transformers serve).", rich_help_panel=SERVER_PANEL)] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar=["DOCVL_API_KEY", "OPENAI_API_KEY"], show_envvar=True, help="Server API key.", rich_help_panel=SERVER_PANEL)] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Server requests in flight at once.", rich_help_panel=SERVER_PANEL)] = 4,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Seconds a server request (each try) may take.", rich_help_panel=SERVER_PANEL)] = 300.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a server request after connection errors, timeouts, 429 and 5xx.", rich_help_panel=SERVER_PANEL)] = 4,
+    family: Annotated[Optional[str], typer.Option("--family", help="Family of the served model: qwen2-vl, qwen2.5-vl or qwen3-vl (default: from its name).", rich_help_panel=SERVER_PANEL)] = None,
 ) -> Settings:
     if quiet and verbose:
         raise UsageError("--quiet and --verbose: choose one")
+    kind = engine or ("server" if base_url else "local")
+    if kind not in ("local", "server"):
+        raise UsageError(f"--engine {engine}: use local or server")
+    if kind == "server" and not base_url:
+        raise UsageError("--engine server needs --base-url, e.g. http://127.0.0.1:8000/v1")
+    if kind == "local" and base_url:
+        raise UsageError("--base-url is for --engine server")
+    if family is not None and family not in FAMILIES.values():
+        raise UsageError(f"--family {family}: use one of {', '.join(FAMILIES.values())}")
     batch = BatchOptions(out_dir, glob, overwrite, parse_shard(shard), max_batch_tokens, workers,
                          page_timeout or None, quiet, verbose)
-    return Settings(pages, password, make_budget(min_pixels, max_pixels), batch_size, dict(
-        model=model, device=device, dtype=dtype, quant=quant, gpus=gpus, max_memory=max_memory,
-        max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code, attn=attn, compile=compile,
-        max_time=batch.page_timeout), batch)
+    # A server engine needs at least `concurrency` pages per batch to keep that many requests in flight.
+    pages_per_batch = max(batch_size, concurrency) if kind == "server" else batch_size
+    return Settings(
+        pages, password, make_budget(min_pixels, max_pixels), pages_per_batch,
+        engine=dict(model=model, device=device, dtype=dtype, quant=quant, gpus=gpus, max_memory=max_memory,
+                    max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code, attn=attn,
+                    compile=compile, max_time=batch.page_timeout),
+        batch=batch, engine_kind=kind,
+        server=dict(base_url=base_url, model=model, api_key=api_key, family=family, concurrency=concurrency,
+                    timeout=timeout, retries=retries, max_new_tokens=max_new_tokens))
 
 
 def task_command(fn):
@@ -143,13 +168,17 @@ def run_task(task, files: list[str], sink, settings: Settings) -> None:
         raise UsageError("-o and --out-dir: choose one (--out-dir writes one file per input)")
 
     def engine_factory():
+        if settings.engine_kind == "server":
+            from ..engines.server import ServerEngine, ServerOptions
+
+            return ServerEngine(ServerOptions(**settings.server))
         from ..engines.local import LocalEngine, LocalOptions
 
         return LocalEngine(LocalOptions(**settings.engine), settings.budget)
 
     # Engine settings that change a page's result; with the task's options, they key resuming.
     result_settings = {k: settings.engine[k] for k in ("model", "device", "dtype", "quant", "max_new_tokens")}
-    result_settings["format"] = sink.fmt
+    result_settings.update(format=sink.fmt, engine=settings.engine_kind)
     spool = tempfile.mkdtemp(prefix="docvl-stdin-") if STDIN in files else None
     out_dir = OutDir(b.out_dir, sink.suffix, b.overwrite, b.shard) if b.out_dir else None
     inputs = expand_inputs(files, b.glob, sys.stdin.buffer if STDIN in files else None,

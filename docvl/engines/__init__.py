@@ -20,13 +20,14 @@ class Request:
 @dataclass
 class Generation:
     text: str
-    prompt_tokens: int
-    completion_tokens: int
-    visual_tokens: int  # as counted by the model's processor
-    seconds: float  # this request's share of its batch's wall time
+    prompt_tokens: int | None  # None: a server that reports no usage
+    completion_tokens: int | None
+    visual_tokens: int  # as counted by the model's processor (the server engine: docvl's own count)
+    seconds: float  # local: this request's share of its batch's wall time; server: its own wall time
     # "stop" (the model ended its answer), "length" (max_new_tokens) or "time" (the page's time
     # limit ended generation: the runner fails the page rather than keep a cut answer)
     finish_reason: str = "stop"
+    error: str | None = None  # the page failed (e.g. the server gave up); the runner records why
 
 
 def family_of(model_type: str) -> str:
