@@ -130,3 +130,20 @@ def test_server_killed_mid_run_gives_per_page_errors(run_cli, tiny_model, tmp_pa
     [line] = err.strip().splitlines()
     assert line.startswith(f"docvl: {pdf}: {statuses.count('failed')} of 6 pages failed; first: server ")
     assert elapsed < 60
+
+
+def test_tables_grounding_and_fields_through_transformers_serve(run_cli, served, tiny_model, tmp_path):
+    # The tiny model's answers are gibberish: what must hold is the path through the server (every page
+    # answered by it, token usage recorded) and documents valid against docvl's schema.
+    from test_cli_tables import valid
+
+    pdf = scan_pdf(tmp_path / "scan.pdf", dpi=150, pages=2)
+    common = ("--base-url", served.url, "--model", tiny_model, *BUDGET, "--max-new-tokens", 8)
+    for args in (["extract-tables", pdf, "--format", "json"], ["ground", pdf, "the total", "--all"],
+                 ["extract", pdf, "--fields", "invoice_number,total"]):
+        code, out, err = run_cli(*args, *common)
+        assert code == 0, err
+        document = valid(json.loads(out))
+        assert document["engine"]["name"] == "server" and document["status"] == "ok"
+        assert [p["source"] for p in document["pages"]] == ["model", "model"]
+        assert all(p["completion_tokens"] >= 1 and p["prompt_tokens"] > p["visual_tokens"] for p in document["pages"])
