@@ -10,6 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Runs the CLI (`python -c HEAVY_PROBE ARGS...`) and prints on stderr which heavy modules it imported:
+# `HEAVY []` when neither torch nor transformers was loaded.
+HEAVY_PROBE = """
+import sys
+from docvl.cli.app import app
+try:
+    app(sys.argv[1:])
+except SystemExit as e:
+    code = e.code
+heavy = sorted(m for m in ("torch", "transformers", "torchvision") if m in sys.modules)
+print("HEAVY", heavy, file=sys.stderr)
+sys.exit(code)
+"""
 # The process measures itself: its ru_maxrss as seen by a parent would include the parent's own
 # memory at fork (a test process with torch loaded). VmHWM is the high-water mark of one program's
 # memory alone; a thread samples it for every descendant too (the render workers, which fork from a

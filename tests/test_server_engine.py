@@ -14,6 +14,7 @@ import time
 import pytest
 from PIL import Image
 
+from cliproc import HEAVY_PROBE
 from docs import text_pdf
 from docvl.engines import Request
 from docvl.engines.server import ServerEngine, ServerOptions, family_from_name, normalize_base_url
@@ -254,24 +255,13 @@ def test_api_key_from_environment(run_cli, fault_server, tmp_path, monkeypatch):
     assert keys == ["Bearer from-openai"] * 2 + ["Bearer from-docvl"] * 2 + ["Bearer from-option"] * 2
 
 
-PROBE = """
-import sys
-from docvl.cli.app import app
-try:
-    app(sys.argv[1:])
-except SystemExit as e:
-    code = e.code
-heavy = sorted(m for m in ("torch", "transformers", "torchvision") if m in sys.modules)
-print("HEAVY", heavy, file=sys.stderr)
-sys.exit(code)
-"""
 
 
 def test_server_engine_does_not_import_torch(fault_server, tmp_path):
     server = fault_server(lambda n: completion("hello"))
     pdf = text_pdf(tmp_path / "doc.pdf", pages=2)
-    proc = subprocess.run([sys.executable, "-c", PROBE, "ocr", "--text-layer", "off", str(pdf), "--base-url", server.url, "--format", "text"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", HEAVY_PROBE, "ocr", "--text-layer", "off", str(pdf),
+                           "--base-url", server.url, "--format", "text"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "hello\f\nhello\n"
     assert "HEAVY []" in proc.stderr

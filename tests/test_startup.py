@@ -4,24 +4,14 @@ import subprocess
 import sys
 import time
 
+from cliproc import HEAVY_PROBE
 from docs import text_pdf
 
-PROBE = """
-import sys
-from docvl.cli.app import app
-try:
-    app(sys.argv[1:])
-except SystemExit as e:
-    code = e.code
-heavy = sorted(m for m in ("torch", "transformers", "torchvision") if m in sys.modules)
-print("HEAVY", heavy, file=sys.stderr)
-sys.exit(code)
-"""
 
 
 def _run(*args):
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", HEAVY_PROBE, *args], capture_output=True, text=True)
     return proc, time.perf_counter() - start
 
 

@@ -10,30 +10,17 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from cliproc import HEAVY_PROBE
 from docs import ocr_layer_pdf, scan_pdf, text_pdf
 from docvl.textlayer.answer import TextLayerAnswer
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN, MAX = 64 * 784, 256 * 784
 
-# Runs the CLI and reports, on stderr, whether torch or transformers were ever imported.
-PROBE = """
-import sys
-from docvl.cli.app import app
-try:
-    app(sys.argv[1:])
-except SystemExit as e:
-    code = e.code
-heavy = sorted(m for m in ("torch", "transformers") if m in sys.modules)
-print("HEAVY", heavy, file=sys.stderr)
-sys.exit(code)
-"""
-
-
 def fresh_machine(tmp_path, *args):
     """The CLI in a new process with an empty Hugging Face cache: no model anywhere."""
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-c", PROBE, *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", HEAVY_PROBE, *map(str, args)], capture_output=True, text=True,
                           env=env, cwd=ROOT)
 
 
