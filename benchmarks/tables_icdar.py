@@ -70,9 +70,16 @@ def camelot_tables(pdf: Path) -> list[dict]:
 
 
 def versions() -> dict:
-    from importlib.metadata import version
+    """Installed versions of the compared libraries; camelot comes only with the `bench` extra."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {name: version(name) for name in ("pymupdf", "camelot-py")}
+    found = {}
+    for name in ("pymupdf", "camelot-py"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
 
 
 TOOLS = {"docvl text layer": docvl_tables, "pymupdf find_tables": pymupdf_tables, "camelot hybrid": camelot_tables}
