@@ -6,12 +6,14 @@ Layout of an --out-dir:
                                           written atomically; failed documents get none
     DIR/docvl-summary.json                this run's counts, failures and timings
     DIR/.docvl/done.jsonl                 finished documents: resume key, output, status
-    DIR/.docvl/pages/<key>.jsonl          finished pages of unfinished documents
+    DIR/.docvl/pages/<key>.jsonl          ok pages of unfinished and partial documents
     DIR/.docvl/tmp/                       temp files of atomic writes (a killed run's are removed)
 
-A document is finished when its output is written and journaled; a rerun skips it if its resume key
-(content hash, task and every option that changes results) and output are unchanged, and takes the
-pages an interrupted run finished from the page journal instead of running the model on them again.
+A document is finished when its output is written and journaled; a rerun skips it if it was ok and its
+resume key (content hash, task and every option that changes results) and output are unchanged. The
+page journal keeps the ok pages of unfinished and partial documents: a rerun takes them from there
+instead of running the model on them again, and tries every failed page again (a server that was
+down, a page that ran out of memory).
 """
 
 from __future__ import annotations
@@ -126,17 +128,16 @@ class OutDir:
                     f"them into different --out-dir folders")
         return None
 
-    def finished(self, item, key: str) -> str | None:
-        """The status of `item` if an earlier run finished it with these options (and its output is
-        still there); None if it must run."""
+    def finished(self, item, key: str) -> bool:
+        """Whether an earlier run finished `item` with these options, every page ok (and its output is
+        still there). A partial document runs again: its failed pages may succeed now."""
         if self.overwrite:
-            return None
+            return False
         out = self.output(item.rel)
-        status = self._done.get((key, out))
-        return status if status and (self.root / out).is_file() else None
+        return self._done.get((key, out)) == "ok" and (self.root / out).is_file()
 
     def resumed_pages(self, key: str) -> tuple[dict[int, dict], dict | None]:
-        """Pages of this document that an interrupted run finished, and the engine that made them."""
+        """Ok pages of this document from interrupted or partial runs, and the engine that made them."""
         path = self.pages_dir / f"{key}.jsonl"
         if self.overwrite:
             path.unlink(missing_ok=True)
@@ -150,7 +151,7 @@ class OutDir:
         return pages, engine
 
     def page_done(self, key: str, record: dict, engine: dict) -> None:
-        # Appended and flushed as each page finishes: a killed run loses no finished page.
+        """Journal an ok page. Appended and flushed as each page finishes: a killed run loses none."""
         line = dumps({"engine": engine, "record": record}) + "\n"
         with self._lock, open(self.pages_dir / f"{key}.jsonl", "a", encoding="utf-8") as f:
             f.write(line)
@@ -171,7 +172,8 @@ class OutDir:
                 f.flush()
                 os.fsync(f.fileno())
             self._done[(key, out)] = record["status"]
-        (self.pages_dir / f"{key}.jsonl").unlink(missing_ok=True)
+        if record["status"] == "ok":  # a partial document's ok pages wait there for the rerun
+            (self.pages_dir / f"{key}.jsonl").unlink(missing_ok=True)
         return path
 
     def write_summary(self, summary: dict) -> None:
@@ -225,7 +227,6 @@ class Summary:
     shard: tuple[int, int] | None = None
     started: float = field(default_factory=time.time)
     documents: dict = field(default_factory=lambda: dict.fromkeys(("ok", "partial", "failed", "skipped"), 0))
-    earlier: dict = field(default_factory=lambda: dict.fromkeys(("ok", "partial"), 0))
     pages: dict = field(default_factory=lambda: dict.fromkeys(("ok", "failed"), 0))
     failures: list = field(default_factory=list)
 
@@ -233,7 +234,6 @@ class Summary:
         status = record["status"]
         if skipped:
             self.documents["skipped"] += 1
-            self.earlier[status] = self.earlier.get(status, 0) + 1
             return
         self.documents[status] += 1
         for page in record.get("pages", []):
@@ -255,7 +255,7 @@ class Summary:
 
     @property
     def partial(self) -> int:
-        return self.documents["partial"] + self.earlier.get("partial", 0)
+        return self.documents["partial"]
 
     def to_dict(self, stats: dict, outcome: str) -> dict:
         seconds = time.time() - self.started

@@ -69,7 +69,7 @@ class Done:
 
     item: Input
     record: dict
-    skipped: bool = False  # an earlier run finished it (record: its status only)
+    skipped: bool = False  # an earlier run finished it, every page ok (record: its status only)
 
 
 @dataclass
@@ -233,9 +233,8 @@ class Runner:
         numbers = parse_pages(self.options.pages, page_count)
         if self.out_dir is not None:
             doc.key = resume_key(sha256, {"task": self.task.name, **self.options_info(), **self.result_settings})
-            status = self.out_dir.finished(doc.item, doc.key)
-            if status is not None:
-                doc.record.update(status=status)
+            if self.out_dir.finished(doc.item, doc.key):
+                doc.record.update(status="ok")
                 doc.skipped = doc.done = True
                 return
             resumed, doc.engine = self.out_dir.resumed_pages(doc.key)
@@ -247,7 +246,7 @@ class Runner:
     def _page_done(self, doc: _Doc, record: dict) -> None:
         doc.pages[record["page"]] = record
         doc.in_flight -= 1
-        if self.out_dir is not None:
+        if self.out_dir is not None and record["status"] == "ok":  # a rerun tries failed pages again
             self.out_dir.page_done(doc.key, record, self.engine_info())
         if self.on_pages:
             self.on_pages(1)

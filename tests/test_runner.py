@@ -1,10 +1,15 @@
 """The streaming runner's batching: pages of several documents share batches, ordered by visual tokens
-under --max-batch-tokens; out of memory splits a batch, then shrinks the page."""
+under --max-batch-tokens; out of memory splits a batch, then shrinks the page; a rerun into the same
+--out-dir retries failed pages."""
+
+import json
 
 import pytest
 
 from docs import scan_pdf
+from docvl.batch import OutDir
 from docvl.budget import Budget
+from docvl.engines import Generation
 from docvl.engines.local import LocalEngine, LocalOptions
 from docvl.errors import EngineOutOfMemory
 from docvl.inputs import Input
@@ -44,8 +49,8 @@ def docs(tmp_path):
     return [Input(str(p), p.name) for p in paths]
 
 
-def run(engine, docs, **options):
-    runner = Runner(ocr_task(), lambda: engine, RunOptions(BUDGET, workers=1, **options))
+def run(engine, docs, out_dir=None, **options):
+    runner = Runner(ocr_task(), lambda: engine, RunOptions(BUDGET, workers=1, **options), out_dir, json.dumps)
     try:
         return [d.record for d in runner.run(docs)], runner.stats
     finally:
@@ -103,3 +108,41 @@ def test_one_runner_reads_each_document_it_is_given(engine, tmp_path):
     assert [len(r["pages"]) for r in records] == [1, 3, 1]
     assert [r["source"]["path"] for r in records] == [str(first), str(second), str(first)]
     assert records[1]["pages"][0]["visual_tokens"] != records[0]["pages"][0]["visual_tokens"]
+
+
+class FailsFirst:
+    """The real engine behind a server that is down for the first `down` pages it is sent."""
+
+    def __init__(self, engine, down: int):
+        self.engine, self.down, self.pages = engine, down, 0
+
+    def __getattr__(self, name):
+        return getattr(self.engine, name)
+
+    def generate(self, requests):
+        self.pages += len(requests)
+        if self.down > 0:
+            self.down -= len(requests)
+            return [Generation(text="", prompt_tokens=None, completion_tokens=None, visual_tokens=0,
+                               seconds=0.0, finish_reason=None, error="server down (test)") for _ in requests]
+        return self.engine.generate(requests)
+
+
+def test_a_rerun_retries_failed_pages_and_keeps_ok_ones(engine, docs, tmp_path):
+    # A first run loses pages to an outage: one document fails whole, one is partial, one is ok.
+    out = OutDir(str(tmp_path / "out"), ".json")
+    outage = FailsFirst(engine, down=4)
+    records, _ = run(outage, docs, batch_size=1, out_dir=out)
+    assert [r["status"] for r in records] == ["failed", "partial", "ok"]
+    # The rerun sends only the four failed pages to the model and rewrites the partial output.
+    rerun = FailsFirst(engine, down=0)
+    records, stats = run(rerun, docs, batch_size=1, out_dir=OutDir(str(tmp_path / "out"), ".json"))
+    assert [r["status"] for r in records] == ["ok", "ok", "ok"]
+    assert rerun.pages == 4 and stats["pages_resumed"] == 2
+    assert [len(r["pages"]) for r in records[:2]] == [3, 3]
+    written = json.loads((tmp_path / "out" / "scan30.pdf.json").read_text())
+    assert written["status"] == "ok" and [p["page"] for p in written["pages"]] == [1, 2, 3]
+    # Now all are finished: a third run skips them.
+    third = FailsFirst(engine, down=0)
+    records, _ = run(third, docs, batch_size=1, out_dir=OutDir(str(tmp_path / "out"), ".json"))
+    assert third.pages == 0 and [r["status"] for r in records] == ["ok"] * 3

@@ -229,7 +229,7 @@ def _report(d, verbose: bool, progress) -> None:
     record = d.record
     path = record["source"]["path"]
     if d.skipped:
-        line = f"docvl: {path}: finished by an earlier run ({record['status']}), skipped" if verbose else None
+        line = f"docvl: {path}: finished by an earlier run, skipped" if verbose else None
     elif record["status"] == "failed":
         line = f"docvl: error: {record['error']}"
     elif record["status"] == "partial":
