@@ -10,7 +10,7 @@ from .budget import Budget, visual_tokens
 from .errors import InputError, one_line, short_reason
 from .raster import page_geometry, plan_size
 from .rasterpool import Job, RasterPool, Source
-from .sources import Document, parse_pages
+from .sources import Document, select_pages
 from .textlayer import read_page
 
 
@@ -33,9 +33,13 @@ def _inspect(pool, seq: int, source, pages: str | None) -> dict:
     if reply[0] != "opened":
         return {"path": source.path, "status": "failed", "error": reply[1]}
     kind, page_count, _ = reply[1:]
+    try:
+        numbers = select_pages(source.path, pages, page_count)
+    except InputError as e:
+        return {"path": source.path, "status": "failed", "error": e.message}
     report = {"path": source.path, "status": "ok", "error": None, "kind": kind, "page_count": page_count,
               "pages": []}
-    for number in parse_pages(pages, page_count):
+    for number in numbers:
         reply = _ask(pool, Job("page", seq, source, number))
         ok = reply[0] == "answered"
         report["pages"].append(reply[1] if ok else {"page": number, "status": "failed", "error": reply[1]})
@@ -91,7 +95,7 @@ def print_info(reports: list[dict], as_json: bool) -> None:
         if "pages" not in r:
             continue
         # File names are data, not Rich markup, and may hold control characters.
-        table = Table(title=escape(f"{one_line(r['path'])} ({r['kind']}, {r['page_count']} pages)"))
+        table = Table(title=escape(f"{one_line(r['path'])} ({r['kind']}, {r['page_count']} page{'s' * (r['page_count'] != 1)})"))
         for col in ("page", "size (pt)", "rot", "scan DPI", "text layer", "pixels", "visual tokens"):
             table.add_column(col, justify="right")
         for p in r["pages"]:

@@ -39,7 +39,7 @@ from .errors import DocvlError, EngineOutOfMemory, UsageError, short_reason
 from .inputs import Input, output_rel
 from .raster import PageImage
 from .rasterpool import Job, RasterPool, Source
-from .sources import parse_pages
+from .sources import parse_pages, select_pages
 from .tasks import Task
 
 POLL_SECONDS = 0.02  # how often an idle scheduler looks for work
@@ -230,7 +230,7 @@ class Runner:
     def _opened(self, doc: _Doc, kind: str, page_count: int, sha256: str) -> None:
         doc.opened = True
         doc.record["source"].update(kind=kind, sha256=sha256, page_count=page_count)
-        numbers = parse_pages(self.options.pages, page_count)
+        numbers = select_pages(doc.item.path, self.options.pages, page_count)
         if self.out_dir is not None:
             doc.key = resume_key(sha256, {"task": self.task.name, **self.options_info(), **self.result_settings})
             if self.out_dir.finished(doc.item, doc.key):

@@ -45,6 +45,15 @@ def parse_pages(spec: str | None, count: int) -> list[int]:
     return sorted(pages)
 
 
+def select_pages(path: str, spec: str | None, count: int) -> list[int]:
+    """The pages of a `count`-page document that --pages selects. Pages past its end are left out (one
+    --pages serves a folder of documents of any length); selecting none of its pages is an input error."""
+    numbers = parse_pages(spec, count)
+    if spec and count and not numbers:
+        raise InputError(f"{path}: --pages {spec} selects none of its {count} page{'s' * (count != 1)}")
+    return numbers
+
+
 @dataclass
 class Document:
     """An opened input: a PDF (PyMuPDF) or an image file (Pillow, multi-frame TIFF included)."""

@@ -79,6 +79,7 @@ def test_bad_file_in_a_list_is_one_line_and_partial(run_cli, tiny_model, pdfs, t
     (["{scan}", "--model", "Qwen/Not-A-Real-Model"], 4, "hf download"),
     (["{pdf}", "--lang", "xx"], 2, "unknown language"),
     (["{pdf}", "--pages", "0"], 2, "--pages"),
+    (["{pdf}", "--pages", "3-9"], 3, "--pages 3-9 selects none of its 2 pages"),
     (["{pdf}", "--min-pixels", "5000", "--max-pixels", "1000"], 2, "--max-pixels"),
     (["{scan}", "--device", "cuda"], 2, "no CUDA GPU"),
     (["{pdf}", "--text-layer", "sometimes"], 2, "--text-layer"),

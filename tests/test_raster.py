@@ -4,7 +4,7 @@ from docs import A4, LETTER, scan_pdf, text_pdf
 from docvl.budget import Budget
 from docvl.errors import InputError, UsageError
 from docvl.raster import plan_size, render_page
-from docvl.sources import open_document, parse_pages
+from docvl.sources import open_document, parse_pages, select_pages
 
 
 def test_page_ranges_are_one_based_with_end():
@@ -16,6 +16,13 @@ def test_page_ranges_are_one_based_with_end():
         if bad:
             with pytest.raises(UsageError):
                 parse_pages(bad, 5)
+
+
+def test_pages_past_the_end_are_left_out_but_selecting_none_is_an_input_error():
+    assert select_pages("a.pdf", "2-9", 3) == [2, 3]
+    assert select_pages("a.pdf", None, 0) == []
+    with pytest.raises(InputError, match="a.pdf: --pages 4-9 selects none of its 3 pages"):
+        select_pages("a.pdf", "4-9", 3)
 
 
 def test_scan_renders_at_its_own_dpi_when_the_budget_allows(tmp_path):
