@@ -1,5 +1,6 @@
 """`docvl ocr --text-layer auto|off|only`: born-digital pages from the PDF, the rest from the model."""
 
+import csv
 import json
 import os
 import pickle
@@ -58,6 +59,17 @@ def test_readme_main_job_answers_on_a_fresh_machine(tmp_path):
     page = json.loads(proc.stdout)["pages"][0]
     assert page["source"] == "text-layer"
     assert "ACME Office Supplies Ltd." in page["text"] and "125.70" in page["text"]
+
+
+def test_readme_tables_job_answers_on_a_fresh_machine(tmp_path):
+    # The invoice's items table is ruled under its header and at the bottom only.
+    proc = fresh_machine(tmp_path, "extract-tables", "examples/invoice.pdf", "-o", tmp_path / "out.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stderr
+    with open(tmp_path / "out.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows == [["Item", "Qty", "Unit price", "Amount"], ["A4 paper, 500 sheets", "10", "4.50", "45.00"],
+                    ["Stapler", "2", "12.00", "24.00"], ["Ink cartridge, black", "3", "18.90", "56.70"]]
 
 
 def test_a_scan_without_a_model_says_how_to_get_one(tmp_path):

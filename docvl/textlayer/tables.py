@@ -28,9 +28,11 @@ RULE_SPAN = 0.3
 # and only bands of at most MERGE_LINES lines (a tall unruled body is rows of single lines).
 MIN_BANDS = 3
 MERGE_LINES = 3
-# A table ruled only across has at least MIN_RULES rules of one extent, at most MAX_RULE_GAP apart.
+# A table ruled only across has at least MIN_RULES rules of one extent, at most MAX_RULE_GAP apart;
+# or two (header rule, bottom rule) with its header line at most HEADER_GAP points above the first.
 MIN_RULES = 3
 MAX_RULE_GAP = 300
+HEADER_GAP = 12
 
 
 @dataclass
@@ -65,15 +67,15 @@ def _find_tables(page) -> list:
     return list(found.tables) if found else []
 
 
-def find_regions(page) -> list[tuple[tuple, list[float], list[float]]]:
+def find_regions(page, words: list[Word]) -> list[tuple[tuple, list[float], list[float]]]:
     """(bbox, x of vertical rulings, y of horizontal rulings) of each table region of the page: grids
     of lines and boxes from find_tables() (without PyMuPDF's layout model, so that docvl answers
     the same wherever it runs); where there are none, tables ruled only across (rules above and
-    below the header and at the bottom, columns unruled)."""
+    below the header and at the bottom, or only below it and at the bottom; columns unruled)."""
     ruled = _find_tables(page)
     if ruled:
         return [(tuple(t.bbox), *_rules(t, t.bbox)) for t in ruled]
-    return ruled_across(horizontal_rules(page))
+    return ruled_across(horizontal_rules(page), words)
 
 
 def horizontal_rules(page) -> list[tuple[float, float, float]]:
@@ -94,9 +96,11 @@ def horizontal_rules(page) -> list[tuple[float, float, float]]:
     return sorted(rules, key=lambda r: r[2])
 
 
-def ruled_across(rules: list[tuple[float, float, float]]) -> list[tuple[tuple, list[float], list[float]]]:
+def ruled_across(rules: list[tuple[float, float, float]], words: list[Word]) -> list[tuple[tuple, list[float], list[float]]]:
     """Regions of tables ruled only across: MIN_RULES or more rules of the same extent, each within
-    MAX_RULE_GAP points of the one above (top rule, header rule, ..., bottom rule)."""
+    MAX_RULE_GAP points of the one above (top rule, header rule, ..., bottom rule); or two such rules
+    (header rule, bottom rule) under a header line of words across that extent, whose top the region
+    then starts at."""
     groups: list[list[tuple[float, float, float]]] = []
     for rule in rules:
         for group in groups:
@@ -106,8 +110,19 @@ def ruled_across(rules: list[tuple[float, float, float]]) -> list[tuple[tuple, l
                 break
         else:
             groups.append([rule])
-    return [((min(r[0] for r in g), g[0][2], max(r[1] for r in g), g[-1][2]), [], [r[2] for r in g])
-            for g in groups if len(g) >= MIN_RULES]
+    regions = []
+    for g in groups:
+        x0, x1 = min(r[0] for r in g), max(r[1] for r in g)
+        top = g[0][2]
+        if len(g) == 2:
+            header = [w for w in words if x0 <= w.cx <= x1 and 0 < top - w.y1 <= HEADER_GAP]
+            if len(header) < 2:
+                continue
+            top = min(w.y0 for w in header)
+        elif len(g) < MIN_RULES:
+            continue
+        regions.append(((x0, top, x1, g[-1][2]), [], [r[2] for r in g]))
+    return regions
 
 
 def group_lines(words: list[Word]) -> list[Line]:
@@ -234,7 +249,7 @@ def page_tables(page, text: PageWords, number: int) -> list[dict]:
     """Tables of one page as records: {"page", "index", "header", "rows", "box", "box_px"}."""
     words = [w for w in text.words if w.horizontal]
     records = []
-    regions = sorted(find_regions(page), key=lambda r: (round(r[0][1]), r[0][0]))
+    regions = sorted(find_regions(page, words), key=lambda r: (round(r[0][1]), r[0][0]))
     for (x0, y0, x1, y1), ruled_cols, ruled_rows in regions:
         inside = [w for w in words if x0 <= w.cx <= x1 and y0 <= w.cy <= y1]
         grid = build_grid(inside, ruled_cols, ruled_rows)
