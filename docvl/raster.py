@@ -71,6 +71,8 @@ class PageImage:
             "dpi": round(self.dpi, 2),
             "scan_dpi": None if self.scan_dpi is None else round(self.scan_dpi, 2),
             "visual_tokens": self.visual_tokens,
+            # The pixel -> point transform: x_pt = x_px * pt_per_px[0], y_pt = y_px * pt_per_px[1].
+            "pt_per_px": [round(self.width_pt / self.width_px, 8), round(self.height_pt / self.height_px, 8)],
         }
 
 

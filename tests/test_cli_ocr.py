@@ -34,6 +34,8 @@ def test_ocr_end_to_end_on_text_and_scan_pdfs(run_cli, tiny_model, pdfs):
             assert page["status"] == "ok" and isinstance(page["text"], str)
             assert (page["width_pt"], page["height_pt"]) == (612, 792)
             assert page["width_px"] * page["height_px"] <= MAX
+            sx, sy = page["pt_per_px"]
+            assert (page["width_px"] * sx, page["height_px"] * sy) == pytest.approx((612, 792), abs=1e-4)
             # The processor, given docvl's image and budget, sees exactly docvl's token count.
             grid = processor.image_processor(
                 Image.new("RGB", (page["width_px"], page["height_px"])),
