@@ -99,7 +99,7 @@ def test_concurrency_puts_requests_in_flight_together(run_cli, served, proxy, ti
     assert recorder.max_in_flight() == concurrency
 
 
-def test_server_killed_mid_run_gives_per_page_errors(run_cli, tiny_model, tmp_path):
+def test_server_killed_mid_run_gives_per_page_errors_and_a_rerun_finishes(run_cli, served, tiny_model, tmp_path):
     server = TransformersServe(tiny_model, tmp_path / "serve.log")
 
     def kill_mid_run():
@@ -110,16 +110,18 @@ def test_server_killed_mid_run_gives_per_page_errors(run_cli, tiny_model, tmp_pa
         server.kill()
 
     killer = threading.Thread(target=kill_mid_run, daemon=True)
+    pdf, out_dir = text_pdf(tmp_path / "six.pdf", pages=6), tmp_path / "out"
+    args = ("ocr", "--text-layer", "off", pdf, "--out-dir", out_dir, "--model", tiny_model, *BUDGET,
+            "--max-new-tokens", 2, "--concurrency", 2, "--retries", 2, "--timeout", 20)
     try:
-        pdf = text_pdf(tmp_path / "six.pdf", pages=6)
         killer.start()
         start = time.monotonic()
-        code, out, err = run_cli("ocr", "--text-layer", "off", pdf, "--base-url", server.url, "--model", tiny_model,
-                                 *BUDGET, "--max-new-tokens", 2, "--concurrency", 2, "--retries", 2, "--timeout", 20)
+        code, _, err = run_cli(*args, "--base-url", server.url)
         elapsed = time.monotonic() - start
     finally:
         server.kill()
-    doc = json.loads(out)
+    [written] = out_dir.rglob("six.pdf.json")  # its absolute path mirrored under out/
+    doc = json.loads(written.read_text())
     statuses = [p["status"] for p in doc["pages"]]
     assert code == 1 and doc["status"] == "partial", (statuses, err)
     assert "ok" in statuses and "failed" in statuses
@@ -127,9 +129,18 @@ def test_server_killed_mid_run_gives_per_page_errors(run_cli, tiny_model, tmp_pa
         if page["status"] == "failed":
             assert page["error"].startswith(f"server {server.url}: gave up after 3 tries: ")
             assert ("connection refused" in page["error"] or "closed the connection" in page["error"])
-    [line] = err.strip().splitlines()
+    line = err.strip().splitlines()[0]
     assert line.startswith(f"docvl: {pdf}: {statuses.count('failed')} of 6 pages failed; first: server ")
     assert elapsed < 60
+
+    # Rerun against a server that answers: only the failed pages are sent, the document becomes ok.
+    code, _, err = run_cli(*args, "--base-url", served.url)
+    assert code == 0, err
+    summary = json.loads((out_dir / "docvl-summary.json").read_text())
+    assert summary["pages"]["inferred"] == statuses.count("failed")
+    assert summary["pages"]["resumed"] == statuses.count("ok")
+    doc = json.loads(written.read_text())
+    assert doc["status"] == "ok" and [p["page"] for p in doc["pages"]] == [1, 2, 3, 4, 5, 6]
 
 
 def test_tables_grounding_and_fields_through_transformers_serve(run_cli, served, tiny_model, tmp_path):
