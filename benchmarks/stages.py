@@ -31,9 +31,16 @@ class StageTimer:
         self.calls: list[Call] = []
         self._call: Call | None = None
         visual = model.model.visual
-        visual.register_forward_pre_hook(lambda *_: self._vision_mark(start=True))
-        visual.register_forward_hook(lambda *_: self._vision_mark(start=False))
+        self._model = model
+        self._hooks = [visual.register_forward_pre_hook(lambda *_: self._vision_mark(start=True)),
+                       visual.register_forward_hook(lambda *_: self._vision_mark(start=False))]
         self._wrap_generate(model)
+
+    def detach(self) -> None:
+        """Leave the model as it was, so that the next timer of the same model measures alone."""
+        for hook in self._hooks:
+            hook.remove()
+        del self._model.generate  # the instance's wrapper; the class's generate shows through again
 
     def _mark(self):
         if self.cuda:

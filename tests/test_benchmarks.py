@@ -28,10 +28,11 @@ def test_throughput_times_baseline_and_docvl_on_the_same_work(throughput_run):
     payload, out = throughput_run
     assert json.loads(out.read_text())["runs"] == payload["runs"]
     assert "--config tiny" in payload["command"] and payload["versions"]["transformers"]
-    baseline, docvl = payload["runs"]
+    baseline, docvl, alone = payload["runs"]
     assert (baseline["engine"], baseline["calls"], baseline["mean_batch"]) == ("baseline", PAGES, 1)
     assert (docvl["engine"], docvl["calls"], docvl["mean_batch"]) == ("docvl", 1, PAGES)
-    for run in (baseline, docvl):
+    assert (alone["engine"], alone["calls"], alone["mean_batch"]) == ("docvl-engine", 1, PAGES)
+    for run in (baseline, docvl, alone):
         # min = max new tokens: every page generates exactly TOKENS, so the work is the same.
         assert run["completion_tokens_each"] == [TOKENS] and run["generated_tokens"] == PAGES * TOKENS
         assert run["decode_tokens"] == PAGES * (TOKENS - 1)
@@ -41,11 +42,12 @@ def test_throughput_times_baseline_and_docvl_on_the_same_work(throughput_run):
         roof = run["roofline"]
         assert 0 < roof["fraction"] and roof["decode_tokens_per_s_bound"] > 0
     # The same pages at the same budget: the same prompts, token for token.
-    assert baseline["prompt_tokens_mean"] == docvl["prompt_tokens_mean"]
-    assert baseline["visual_tokens_mean"] == docvl["visual_tokens_mean"] <= 128
-    [ratio] = payload["ratios"]
-    assert ratio["docvl_over_baseline_pages_per_s"] == pytest.approx(
-        docvl["pages_per_s"] / baseline["pages_per_s"], rel=0.01)
+    assert baseline["prompt_tokens_mean"] == docvl["prompt_tokens_mean"] == alone["prompt_tokens_mean"]
+    assert baseline["visual_tokens_mean"] == docvl["visual_tokens_mean"] == alone["visual_tokens_mean"] <= 128
+    assert [r["engine"] for r in payload["ratios"]] == ["docvl", "docvl-engine"]
+    for ratio, run in zip(payload["ratios"], (docvl, alone)):
+        assert ratio["docvl_over_baseline_pages_per_s"] == pytest.approx(
+            run["pages_per_s"] / baseline["pages_per_s"], rel=0.01)
 
 
 def test_roofline_bandwidth_table_and_bound():
