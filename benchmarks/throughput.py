@@ -22,6 +22,7 @@ import argparse
 import gc
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -221,6 +222,28 @@ def engine_pass(engine, batch_size: int):
     return one_pass
 
 
+def on_own_thread(function, *args):
+    """function(*args) on a thread that ends with it. OpenMP keeps a pool of worker threads for each
+    thread that runs parallel CPU work, and two live pools (the baseline's on the main thread and the
+    runner's model thread, say) oversubscribe the cores: on a 2-core CPU that made the runner's decode
+    1.3x slower. A pool dies with its thread, so no run here slows the next."""
+    result: list = []
+    errors: list = []
+
+    def target():
+        try:
+            result.append(function(*args))
+        except BaseException as e:  # re-raised on the calling thread
+            errors.append(e)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
 def measure(one_pass, model, dtype, tbps: float | None, warmup: Path, pdf: Path, labels: dict) -> dict:
     """Warm up (first-call costs, compilation), then time one pass over the pages."""
     import torch
@@ -228,13 +251,13 @@ def measure(one_pass, model, dtype, tbps: float | None, warmup: Path, pdf: Path,
     cuda = model.device.type == "cuda"
     timer = StageTimer(model)
     try:
-        one_pass(warmup)
+        on_own_thread(one_pass, warmup)
         if cuda:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
         timer.reset()
         start = time.perf_counter()
-        pages = one_pass(pdf)
+        pages = on_own_thread(one_pass, pdf)
         if cuda:
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start
