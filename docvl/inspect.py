@@ -95,7 +95,8 @@ def print_info(reports: list[dict], as_json: bool) -> None:
         if "pages" not in r:
             continue
         # File names are data, not Rich markup, and may hold control characters.
-        table = Table(title=escape(f"{one_line(r['path'])} ({r['kind']}, {r['page_count']} page{'s' * (r['page_count'] != 1)})"))
+        count = r["page_count"]
+        table = Table(title=escape(f"{one_line(r['path'])} ({r['kind']}, {count} page{'s' * (count != 1)})"))
         for col in ("page", "size (pt)", "rot", "scan DPI", "text layer", "pixels", "visual tokens"):
             table.add_column(col, justify="right")
         for p in r["pages"]:

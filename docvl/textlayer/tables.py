@@ -96,7 +96,8 @@ def horizontal_rules(page) -> list[tuple[float, float, float]]:
     return sorted(rules, key=lambda r: r[2])
 
 
-def ruled_across(rules: list[tuple[float, float, float]], words: list[Word]) -> list[tuple[tuple, list[float], list[float]]]:
+def ruled_across(rules: list[tuple[float, float, float]],
+                 words: list[Word]) -> list[tuple[tuple, list[float], list[float]]]:
     """Regions of tables ruled only across: MIN_RULES or more rules of the same extent, each within
     MAX_RULE_GAP points of the one above (top rule, header rule, ..., bottom rule); or two such rules
     (header rule, bottom rule) under a header line of words across that extent, whose top the region
