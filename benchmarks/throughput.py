@@ -100,20 +100,21 @@ def main(argv: list[str] | None = None) -> dict:
         warmup_one = synthetic_pdf(Path(tmp) / "warmup-one.pdf", min(args.pages, 2), seed=1)
         for quant in args.quant:
             model, processor = load_plain(checkpoint, device, dtype, quant)
-            runs.append(measure(baseline_pass(model, processor, budget, args.tokens), model, dtype, tbps,
-                                warmup_one, pdf, {"engine": "baseline", "quant": quant, "attn": "default",
-                                              "compile": False, "batch_size": 1}))
+            runs.append(on_own_thread(measure, baseline_pass(model, processor, budget, args.tokens), model, dtype,
+                                      tbps, warmup_one, pdf, {"engine": "baseline", "quant": quant,
+                                                              "attn": "default", "compile": False, "batch_size": 1}))
             del model, processor
             release(torch)
             for attn in args.attn:
                 for compiled in args.compile:
-                    engine, one_pass = docvl_pass(checkpoint, args, budget, quant, attn, compiled)
+                    engine, runner, one_pass = docvl_pass(checkpoint, args, budget, quant, attn, compiled)
                     labels = {"quant": quant, "attn": attn, "compile": compiled, "batch_size": args.batch_size}
-                    runs.append(measure(one_pass, engine.model, engine.dtype, tbps, warmup, pdf,
-                                        {"engine": "docvl", **labels}))
-                    runs.append(measure(engine_pass(engine, args.batch_size), engine.model, engine.dtype, tbps,
-                                        warmup, pdf, {"engine": "docvl-engine", **labels}))
-                    del engine, one_pass
+                    runs.append(on_own_thread(measure, one_pass, engine.model, engine.dtype, tbps, warmup, pdf,
+                                              {"engine": "docvl", **labels}))
+                    runner.close()  # its model thread ends here, and that thread's state with it
+                    runs.append(on_own_thread(measure, engine_pass(engine, args.batch_size), engine.model,
+                                              engine.dtype, tbps, warmup, pdf, {"engine": "docvl-engine", **labels}))
+                    del engine, runner, one_pass
                     release(torch)
     payload = {
         "benchmark": "throughput",
@@ -198,7 +199,7 @@ def docvl_pass(checkpoint: Path, args, budget: Budget, quant: str, attn: str, co
             raise RuntimeError(f"docvl failed on the benchmark pages: {record['error']} {failed[:1]}")
         return [{k: p[k] for k in ("prompt_tokens", "completion_tokens", "visual_tokens")} for p in record["pages"]]
 
-    return engine, one_pass
+    return engine, runner, one_pass
 
 
 def engine_pass(engine, batch_size: int):
@@ -223,10 +224,11 @@ def engine_pass(engine, batch_size: int):
 
 
 def on_own_thread(function, *args):
-    """function(*args) on a thread that ends with it. OpenMP keeps a pool of worker threads for each
-    thread that runs parallel CPU work, and two live pools (the baseline's on the main thread and the
-    runner's model thread, say) oversubscribe the cores: on a 2-core CPU that made the runner's decode
-    1.3x slower. A pool dies with its thread, so no run here slows the next."""
+    """function(*args) on a thread that ends with it, so that no run leaves per-thread torch state behind
+    that slows the next: OpenMP keeps a pool of worker threads for each thread that runs parallel CPU
+    work, and two live pools (the baseline's on the main thread and the runner's model thread, say)
+    oversubscribe the cores; on a 2-core CPU that made the runner's decode 1.3x slower. A run's warm-up
+    and timed pass share its thread, as --compile's CUDA graphs are recorded per thread."""
     result: list = []
     errors: list = []
 
@@ -251,13 +253,13 @@ def measure(one_pass, model, dtype, tbps: float | None, warmup: Path, pdf: Path,
     cuda = model.device.type == "cuda"
     timer = StageTimer(model)
     try:
-        on_own_thread(one_pass, warmup)
+        one_pass(warmup)
         if cuda:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
         timer.reset()
         start = time.perf_counter()
-        pages = on_own_thread(one_pass, pdf)
+        pages = one_pass(pdf)
         if cuda:
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start

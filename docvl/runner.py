@@ -90,27 +90,49 @@ class _Doc:
 
 
 class _Batch:
-    """One batch on the model thread. `records` or `error` once `thread` has ended."""
+    """One batch for the model thread. `records` or `error` once `done` is set."""
 
-    def __init__(self, runner: "Runner", pages: list[tuple[int, PageImage]]):
+    def __init__(self, pages: list[tuple[int, PageImage]]):
         self.pages = pages
         self.records: list[dict] | None = None
         self.error: BaseException | None = None
+        self.done = threading.Event()
         self.done_r, self._done_w = os.pipe()
-        self.thread = threading.Thread(target=self._run, args=(runner,), name="docvl-model", daemon=True)
-        self.thread.start()
 
-    def _run(self, runner: "Runner") -> None:
+    def run(self, runner: "Runner") -> None:
         try:
             self.records = runner.infer([p for _, p in self.pages])
         except BaseException as e:  # handed to the scheduler thread, which raises it
             self.error = e
         finally:
-            os.write(self._done_w, b"x")
+            os.write(self._done_w, b"x")  # before done: once done, the scheduler may close the pipe
+            self.done.set()
 
     def close(self) -> None:
         os.close(self.done_r)
         os.close(self._done_w)
+
+
+class _ModelThread:
+    """The one thread that loads the model and runs every batch of a runner. One thread for all: torch
+    keeps per-thread state that a thread per batch would rebuild every time (CUDA graph trees of
+    --compile are recorded per thread; OpenMP starts a worker pool per thread)."""
+
+    def __init__(self, runner: "Runner"):
+        self._batches: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, args=(runner,), name="docvl-model", daemon=True)
+        self.thread.start()
+
+    def _serve(self, runner: "Runner") -> None:
+        while (batch := self._batches.get()) is not None:
+            batch.run(runner)
+
+    def submit(self, batch: _Batch) -> None:
+        self._batches.put(batch)
+
+    def stop(self) -> None:
+        self._batches.put(None)
+        self.thread.join()
 
 
 class Runner:
@@ -131,6 +153,7 @@ class Runner:
         self._engine = None
         self._engine_lock = threading.Lock()
         self._pool: RasterPool | None = None
+        self._model: _ModelThread | None = None
         self._batch: _Batch | None = None  # the batch on the model thread
         cpus = os.cpu_count() or 1
         self.workers = options.workers or max(1, min(4, cpus - 1))
@@ -185,7 +208,7 @@ class Runner:
                     seq = next(self._seqs)
                     docs[seq] = self._admit(seq, item)
                 self._submit(docs, ready)
-                if self._batch is not None and not self._batch.thread.is_alive():
+                if self._batch is not None and self._batch.done.is_set():
                     self._finish_batch(docs)
                 if self._batch is None and ready and (len(ready) >= self.options.batch_size or self._pool.busy == 0):
                     self._start_batch(self._take_batch(ready))
@@ -194,7 +217,7 @@ class Runner:
                     yield Done(d.item, d.record, d.skipped)
                 if not docs and self._batch is None and feed.exhausted:
                     return
-                running = self._batch is not None and self._batch.thread.is_alive()
+                running = self._batch is not None and not self._batch.done.is_set()
                 wake = [self._batch.done_r] if running else []
                 for job, reply in self._pool.poll(BATCH_WAIT_SECONDS if running else POLL_SECONDS, wake):
                     self._on_reply(docs[job.doc], job, reply, ready)
@@ -202,7 +225,7 @@ class Runner:
             if self._batch is not None:
                 # Ctrl-C: what is in the model finishes and is journaled. (Exiting with the model
                 # running on its thread would also abort the process inside torch.)
-                self._batch.thread.join()
+                self._batch.done.wait()
                 if self._batch.error is None:
                     self._finish_batch(docs)
                 else:
@@ -210,6 +233,9 @@ class Runner:
                     self._batch = None
 
     def close(self) -> None:
+        if self._model is not None:
+            self._model.stop()
+            self._model = None
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -347,11 +373,15 @@ class Runner:
         return chosen
 
     def _start_batch(self, pages: list[tuple[int, PageImage]]) -> None:
-        # Ctrl-C is held back until self._batch holds the started thread, so that it is waited for.
+        # Ctrl-C is held back until self._batch holds the submitted batch, so that it is waited for (and
+        # the model thread, started here, never takes the signal itself).
         blocked = hasattr(signal, "pthread_sigmask")
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocked else None
         try:
-            self._batch = _Batch(self, pages)
+            if self._model is None:
+                self._model = _ModelThread(self)
+            self._batch = _Batch(pages)
+            self._model.submit(self._batch)
         finally:
             if blocked:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)

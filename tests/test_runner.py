@@ -3,6 +3,7 @@ under --max-batch-tokens; out of memory splits a batch, then shrinks the page; a
 --out-dir retries failed pages."""
 
 import json
+import threading
 
 import pytest
 
@@ -24,7 +25,7 @@ class Watched:
     GPU fails: the whole batch, before any result)."""
 
     def __init__(self, engine, oom_above: int | None = None):
-        self.engine, self.oom_above, self.calls = engine, oom_above, []
+        self.engine, self.oom_above, self.calls, self.threads = engine, oom_above, [], set()
 
     def __getattr__(self, name):
         return getattr(self.engine, name)
@@ -32,6 +33,7 @@ class Watched:
     def generate(self, requests):
         tokens = [r.image.width * r.image.height // 784 for r in requests]
         self.calls.append(tokens)
+        self.threads.add(threading.current_thread())  # held: a new thread may reuse an ended one's id
         if self.oom_above and len(tokens) * max(tokens) > self.oom_above:
             raise EngineOutOfMemory("CUDA out of memory (test limit)")
         return self.engine.generate(requests)
@@ -70,6 +72,9 @@ def test_batches_take_similar_pages_from_several_documents_within_the_token_boun
     # largest pages go two at a time (2 x 180 <= 500 < 3 x 180).
     assert sorted(watched.calls[0]) == [48, 48, 48, 108]
     assert [c for c in watched.calls if max(c) == 180] == [[180, 180], [180]]
+    # Every batch on one model thread, not the caller's: torch keeps per-thread state (--compile's CUDA
+    # graphs, OpenMP's worker pool) that a thread per batch would rebuild each time.
+    assert len(watched.threads) == 1 and threading.current_thread() not in watched.threads
 
 
 def test_out_of_memory_splits_the_batch_then_shrinks_the_page(engine, docs):
