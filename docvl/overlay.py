@@ -58,11 +58,13 @@ class OverlaySink:
         self.password = password
         self.namer = StemNamer()
         self.written: list[Path] = []
+        self.boxed_pages = 0
         self.fmt, self.out = inner.fmt, inner.out
 
     def add(self, record: dict) -> None:
         stem = self.namer.name(record["source"]["path"])
         pages = [p for p in record.get("pages", []) if p.get("boxes")]
+        self.boxed_pages += len(pages)
         if pages:
             try:
                 self._write(record["source"]["path"], stem, pages)
@@ -85,4 +87,6 @@ class OverlaySink:
             doc.close()
 
     def close(self) -> None:
+        if not self.boxed_pages:  # an empty or missing folder would say nothing
+            print("docvl: no box found; --overlay wrote nothing", file=sys.stderr)
         self.inner.close()

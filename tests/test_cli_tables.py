@@ -196,3 +196,15 @@ def test_several_tables_on_a_page_get_their_index(tmp_path):
     sink.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t-p3-t1.csv", "t-p3-t2.csv"]
     assert (tmp_path / "t-p3-t2.csv").read_text() == "a\n2\n"
+
+
+def test_overlay_without_any_box_says_so(tmp_path, capsys):
+    from docvl.budget import Budget
+    from docvl.output import DocumentSink
+    from docvl.overlay import OverlaySink
+
+    sink = OverlaySink(DocumentSink("json", str(tmp_path / "out.json")), str(tmp_path / "marked"), Budget())
+    sink.add({"source": {"path": "x.pdf"}, "status": "ok", "pages": [{"page": 1, "status": "ok", "boxes": []}]})
+    sink.close()
+    assert capsys.readouterr().err == "docvl: no box found; --overlay wrote nothing\n"
+    assert not (tmp_path / "marked").exists() and (tmp_path / "out.json").exists()
