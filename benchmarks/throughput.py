@@ -22,8 +22,8 @@ import argparse
 import gc
 import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -229,21 +229,8 @@ def on_own_thread(function, *args):
     work, and two live pools (the baseline's on the main thread and the runner's model thread, say)
     oversubscribe the cores; on a 2-core CPU that made the runner's decode 1.3x slower. A run's warm-up
     and timed pass share its thread, as --compile's CUDA graphs are recorded per thread."""
-    result: list = []
-    errors: list = []
-
-    def target():
-        try:
-            result.append(function(*args))
-        except BaseException as e:  # re-raised on the calling thread
-            errors.append(e)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
+    with ThreadPoolExecutor(max_workers=1) as one:
+        return one.submit(function, *args).result()
 
 
 def measure(one_pass, model, dtype, tbps: float | None, warmup: Path, pdf: Path, labels: dict) -> dict:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import SCHEMA
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, counted
 from .output import atomic_write, dumps
 from .paths import inside, safe_output_path
 
@@ -151,7 +151,10 @@ class OutDir:
         return pages, engine
 
     def page_done(self, key: str, record: dict, engine: dict) -> None:
-        """Journal an ok page. Appended and flushed as each page finishes: a killed run loses none."""
+        """Journal a finished page if it is ok (a rerun tries failed pages again). Appended and flushed as
+        each page finishes: a killed run loses none."""
+        if record["status"] != "ok":
+            return
         line = dumps({"engine": engine, "record": record}) + "\n"
         with self._lock, open(self.pages_dir / f"{key}.jsonl", "a", encoding="utf-8") as f:
             f.write(line)
@@ -282,5 +285,5 @@ class Summary:
         if d["skipped"]:
             parts.append(f"{d['skipped']} finished earlier")
         pages = sum(self.pages.values())
-        return (f"{self.total} document{'s' * (self.total != 1)} ({', '.join(parts) or 'none'}), "
-                f"{pages} page{'s' * (pages != 1)} in {seconds:.1f} s")
+        return (f"{counted(self.total, 'document')} ({', '.join(parts) or 'none'}), "
+                f"{counted(pages, 'page')} in {seconds:.1f} s")

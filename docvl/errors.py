@@ -47,6 +47,11 @@ def short_reason(e: BaseException) -> str:
     return text[0][:160] if text else type(e).__name__
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 page`, `2 pages`."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def one_line(text: str) -> str:
     """`text` with control characters (newlines in file names, terminal escapes), invisible format
     characters and unpaired surrogates (undecodable file names) written as backslash escapes, so that

@@ -7,7 +7,7 @@ import sys
 from typing import Iterator
 
 from .budget import Budget, visual_tokens
-from .errors import InputError, one_line, short_reason
+from .errors import InputError, counted, one_line, short_reason
 from .raster import page_geometry, plan_size
 from .rasterpool import Job, RasterPool, Source
 from .sources import Document, select_pages
@@ -95,8 +95,7 @@ def print_info(reports: list[dict], as_json: bool) -> None:
         if "pages" not in r:
             continue
         # File names are data, not Rich markup, and may hold control characters.
-        count = r["page_count"]
-        table = Table(title=escape(f"{one_line(r['path'])} ({r['kind']}, {count} page{'s' * (count != 1)})"))
+        table = Table(title=escape(f"{one_line(r['path'])} ({r['kind']}, {counted(r['page_count'], 'page')})"))
         for col in ("page", "size (pt)", "rot", "scan DPI", "text layer", "pixels", "visual tokens"):
             table.add_column(col, justify="right")
         for p in r["pages"]:

@@ -272,7 +272,7 @@ class Runner:
     def _page_done(self, doc: _Doc, record: dict) -> None:
         doc.pages[record["page"]] = record
         doc.in_flight -= 1
-        if self.out_dir is not None and record["status"] == "ok":  # a rerun tries failed pages again
+        if self.out_dir is not None:
             self.out_dir.page_done(doc.key, record, self.engine_info())
         if self.on_pages:
             self.on_pages(1)

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, UsageError, short_reason
+from .errors import InputError, UsageError, counted, short_reason
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 PDF_SUFFIXES = {".pdf"}
@@ -50,7 +50,7 @@ def select_pages(path: str, spec: str | None, count: int) -> list[int]:
     --pages serves a folder of documents of any length); selecting none of its pages is an input error."""
     numbers = parse_pages(spec, count)
     if spec and count and not numbers:
-        raise InputError(f"{path}: --pages {spec} selects none of its {count} page{'s' * (count != 1)}")
+        raise InputError(f"{path}: --pages {spec} selects none of its {counted(count, 'page')}")
     return numbers
 
 
