@@ -36,34 +36,6 @@ STATE = ".docvl"
 SUMMARY = "docvl-summary"
 
 
-@dataclass
-class BatchOptions:
-    """The batch and pipeline options every model-backed command takes."""
-
-    out_dir: str | None = None
-    glob: list[str] | None = None
-    overwrite: bool = False
-    shard: tuple[int, int] | None = None  # (i, n), 1-based
-    max_batch_tokens: int | None = None
-    workers: int | None = None  # raster processes; None: by CPU count
-    page_timeout: float | None = 600.0
-    quiet: bool = False
-    verbose: bool = False
-
-
-def parse_shard(spec: str | None) -> tuple[int, int] | None:
-    if spec is None:
-        return None
-    i, sep, n = spec.partition("/")
-    try:
-        i_n = (int(i), int(n))
-    except ValueError:
-        i_n = None
-    if not sep or i_n is None or not 1 <= i_n[0] <= i_n[1]:
-        raise UsageError(f"--shard {spec}: use i/n with 1 <= i <= n, e.g. --shard 1/4 ... --shard 4/4")
-    return i_n
-
-
 def in_shard(rel: str, shard: tuple[int, int] | None) -> bool:
     """Whether an input (named by its output path) belongs to shard i of n: a hash of the path, so
     every machine running the same command on the same inputs agrees without talking."""

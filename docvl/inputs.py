@@ -8,11 +8,13 @@ line). Folders and path lists are read as the run goes, so `find ... | docvl ocr
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import threading
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from .errors import InputError, UsageError
 from .paths import relative_output
@@ -132,3 +134,39 @@ def _wanted(rel: str, patterns: list[str] | None) -> bool:
     if patterns:
         return any(PurePosixPath(rel).match(p) for p in patterns)
     return PurePosixPath(rel).suffix.lower() in PDF_SUFFIXES | IMAGE_SUFFIXES
+
+
+class InputFeed:
+    """Lists inputs on a thread of its own, so that stdin and big folders are read as the run goes;
+    `keep` picks this run's inputs (a --shard)."""
+
+    _END = object()
+
+    def __init__(self, inputs: Iterable[Input], keep: Callable[[Input], bool] = lambda item: True):
+        self._queue: queue.Queue = queue.Queue(maxsize=256)
+        self.exhausted = False
+        threading.Thread(target=self._read, args=(inputs, keep), name="docvl-inputs", daemon=True).start()
+
+    def _read(self, inputs, keep) -> None:
+        try:
+            for item in inputs:
+                if keep(item):
+                    self._queue.put(item)
+        except BaseException as e:  # raised on the scheduler thread
+            self._queue.put(e)
+        self._queue.put(self._END)
+
+    def next(self) -> Input | None:
+        """The next input if one is listed already; None if none is (yet)."""
+        if self.exhausted:
+            return None
+        try:
+            item = self._queue.get_nowait()
+        except queue.Empty:
+            return None
+        if item is self._END:
+            self.exhausted = True
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item

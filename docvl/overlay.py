@@ -1,21 +1,19 @@
 """PNG overlays: the page images the model saw, with its boxes drawn and numbered.
 
-Pages are rendered again with the run's budget, which gives the same pixels as the model's input,
-so the pixel boxes of the output apply as they are.
+Each page is rendered again at the pixel size its record says the model saw (a page retried smaller
+after running out of memory included), so the record's pixel boxes apply as they are.
 """
 
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .budget import Budget
 from .errors import DocvlError, short_reason
 from .output import StemNamer, atomic_write
-from .raster import render_page
+from .raster import render_size
 from .sources import open_document
 
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#008080", "#9a6324", "#800000"]
@@ -48,45 +46,41 @@ def draw_boxes(image: Image.Image, boxes: list[dict]) -> Image.Image:
     return out
 
 
-class OverlaySink:
-    """Writes `{stem}-p{page}.png` into `folder` for every page with boxes, then hands the record on."""
+class Overlays:
+    """Writes `{stem}-p{page}.png` into `folder` for every page of a document with boxes (the ground
+    task's finishing step); a page whose image cannot be written says so in its warnings."""
 
-    def __init__(self, inner, folder: str, budget: Budget, password: str | None = None):
-        self.inner = inner
+    def __init__(self, folder: str):
         self.folder = Path(folder)
-        self.budget = budget
-        self.password = password
         self.namer = StemNamer()
         self.written: list[Path] = []
         self.boxed_pages = 0
-        self.fmt, self.out = inner.fmt, inner.out
 
-    def add(self, record: dict) -> None:
+    def write(self, record: dict, location: str, password: str | None) -> None:
         stem = self.namer.name(record["source"]["path"])
-        pages = [p for p in record.get("pages", []) if p.get("boxes")]
+        pages = [p for p in record.get("pages", []) if p.get("boxes") and p.get("width_px")]
         self.boxed_pages += len(pages)
-        if pages:
-            try:
-                self._write(record["source"]["path"], stem, pages)
-            except (DocvlError, OSError) as e:
-                reason = e.message if isinstance(e, DocvlError) else short_reason(e)
-                print(f"docvl: {record['source']['path']}: overlays not written: {reason}", file=sys.stderr)
-        self.inner.add(record)
-
-    def _write(self, path: str, stem: str, pages: list[dict]) -> None:
-        doc = open_document(path, self.password)
+        if not pages:
+            return
+        try:
+            doc = open_document(location, password)
+        except DocvlError as e:
+            return _warn(pages, e.message)
         try:
             for page in pages:
-                image = render_page(doc, page["page"], self.budget).image
-                target = self.folder / f"{stem}-p{page['page']}.png"
-                png = io.BytesIO()
-                draw_boxes(image, page["boxes"]).save(png, format="PNG")
-                atomic_write(target, png.getvalue())
-                self.written.append(target)
+                try:
+                    image = render_size(doc, page["page"], page["width_px"], page["height_px"])
+                    target = self.folder / f"{stem}-p{page['page']}.png"
+                    png = io.BytesIO()
+                    draw_boxes(image, page["boxes"]).save(png, format="PNG")
+                    atomic_write(target, png.getvalue())
+                    self.written.append(target)
+                except (DocvlError, OSError) as e:
+                    _warn([page], e.message if isinstance(e, DocvlError) else short_reason(e))
         finally:
             doc.close()
 
-    def close(self) -> None:
-        if not self.boxed_pages:  # an empty or missing folder would say nothing
-            print("docvl: no box found; --overlay wrote nothing", file=sys.stderr)
-        self.inner.close()
+
+def _warn(pages: list[dict], reason: str) -> None:
+    for page in pages:
+        page.setdefault("warnings", []).append(f"overlay not written: {reason}")

@@ -153,6 +153,16 @@ def render_page(doc: Document, number: int, budget: Budget) -> PageImage:
     return PageImage(doc.path, number, image, width_pt, height_pt, rotation, dpi, native)
 
 
+def render_size(doc: Document, number: int, w: int, h: int) -> Image.Image:
+    """Page `number` at exactly w x h pixels: the size a page record says the model saw."""
+    try:
+        return _render_pdf(doc, number, w, h) if doc.kind == "pdf" else _render_image(doc, number, w, h)
+    except InputError:
+        raise
+    except Exception as e:
+        raise InputError(f"{doc.path}: page {number} cannot be rendered ({short_reason(e)})") from None
+
+
 def _render_pdf(doc: Document, number: int, w: int, h: int) -> Image.Image:
     import pymupdf
 

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
-from . import cli as _cli  # noqa: F401  (keeps PyMuPDF's unused layout model out of workers, see there)
+from . import mupdf_extras
 from .budget import Budget
 from .errors import DocvlError, short_reason
 from .raster import render_page
@@ -54,12 +54,13 @@ def _context():
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has already imported PyMuPDF and docvl: they start in ms.
-        ctx.set_forkserver_preload([__name__, "pymupdf"])
+        ctx.set_forkserver_preload([mupdf_extras.__name__, __name__, "pymupdf"])
         return ctx
     return multiprocessing.get_context("spawn")
 
 
 def _serve(conn, budget: Budget, answer_page, show_stderr: bool) -> None:
+    mupdf_extras.leave_out()  # a spawned worker, which no forkserver preloaded
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # MuPDF and PyMuPDF can print to stdout, which carries docvl's data

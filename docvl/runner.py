@@ -19,35 +19,29 @@ document written as it finishes, so an interrupted run loses nothing that finish
 from __future__ import annotations
 
 import itertools
-import math
 import os
-import queue
 import signal
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from PIL import Image
-
 from . import SCHEMA
 from .batch import OutDir, in_shard, resume_key
-from .budget import Budget, smart_resize
-from .engines import Request
-from .errors import DocvlError, EngineOutOfMemory, UsageError, short_reason
-from .inputs import Input, output_rel
+from .budget import Budget
+from .errors import DocvlError
+from .inference import Inference, document_status, failed_page
+from .inputs import Input, InputFeed, output_rel
+from .modelthread import Batch, ModelThread
 from .raster import PageImage
 from .rasterpool import Job, RasterPool, Source
-from .sources import parse_pages, select_pages
+from .sources import check_pages, select_pages
 from .tasks import Task
 
 POLL_SECONDS = 0.02  # how often an idle scheduler looks for work
 # While a batch runs, the scheduler sleeps until a worker replies or the batch ends (its pipe is
 # written): waking on a timer would take the GIL from the model thread, whose kernel launches need it.
 BATCH_WAIT_SECONDS = 1.0
-OOM_SHRINK = 4  # an out-of-memory page is retried at 1/4 of its pixels (half each side) ...
-OOM_RETRIES = 2  # ... at most this many times
 
 
 @dataclass
@@ -89,52 +83,6 @@ class _Doc:
     skipped: bool = False
 
 
-class _Batch:
-    """One batch for the model thread. `records` or `error` once `done` is set."""
-
-    def __init__(self, pages: list[tuple[int, PageImage]]):
-        self.pages = pages
-        self.records: list[dict] | None = None
-        self.error: BaseException | None = None
-        self.done = threading.Event()
-        self.done_r, self._done_w = os.pipe()
-
-    def run(self, runner: "Runner") -> None:
-        try:
-            self.records = runner.infer([p for _, p in self.pages])
-        except BaseException as e:  # handed to the scheduler thread, which raises it
-            self.error = e
-        finally:
-            os.write(self._done_w, b"x")  # before done: once done, the scheduler may close the pipe
-            self.done.set()
-
-    def close(self) -> None:
-        os.close(self.done_r)
-        os.close(self._done_w)
-
-
-class _ModelThread:
-    """The one thread that loads the model and runs every batch of a runner. One thread for all: torch
-    keeps per-thread state that a thread per batch would rebuild every time (CUDA graph trees of
-    --compile are recorded per thread; OpenMP starts a worker pool per thread)."""
-
-    def __init__(self, runner: "Runner"):
-        self._batches: queue.Queue = queue.Queue()
-        self.thread = threading.Thread(target=self._serve, args=(runner,), name="docvl-model", daemon=True)
-        self.thread.start()
-
-    def _serve(self, runner: "Runner") -> None:
-        while (batch := self._batches.get()) is not None:
-            batch.run(runner)
-
-    def submit(self, batch: _Batch) -> None:
-        self._batches.put(batch)
-
-    def stop(self) -> None:
-        self._batches.put(None)
-        self.thread.join()
-
-
 class Runner:
     def __init__(self, task: Task, engine_factory: Callable[[], object], options: RunOptions,
                  out_dir: OutDir | None = None, render: Callable[[dict], str] | None = None,
@@ -149,12 +97,9 @@ class Runner:
         self.result_settings = result_settings or {}
         self.on_pages = on_pages
         check_pages(options.pages)
-        self._engine_factory = engine_factory
-        self._engine = None
-        self._engine_lock = threading.Lock()
         self._pool: RasterPool | None = None
-        self._model: _ModelThread | None = None
-        self._batch: _Batch | None = None  # the batch on the model thread
+        self._model: ModelThread | None = None
+        self._batch: Batch | None = None  # the batch on the model thread
         cpus = os.cpu_count() or 1
         self.workers = options.workers or max(1, min(4, cpus - 1))
         # Rendered pages waiting for the model: enough to choose batches of similar size from.
@@ -164,21 +109,8 @@ class Runner:
         self._seqs = itertools.count()
         self.stats = {"pages_inferred": 0, "pages_resumed": 0, "pages_answered": 0, "raster_seconds": 0.0,
                       "model_seconds": 0.0, "oom_splits": 0, "oom_smaller_pages": 0}
-
-    # -- the engine (loaded on the first batch that needs it, once per process) --------------------
-
-    @property
-    def engine(self):
-        with self._engine_lock:
-            if self._engine is None:
-                self._engine = self._engine_factory()
-            return self._engine
-
-    def engine_info(self) -> dict:
-        e = self._engine
-        if e is None:
-            return {"name": None, "model": None, "family": None}
-        return {"name": e.name, "model": e.model_name, "family": e.family}
+        # The engine is loaded on the first batch that needs one: text-layer pages need none.
+        self.infer = Inference(task, engine_factory, options.budget, options.page_timeout, self.stats)
 
     def options_info(self) -> dict:
         b = self.options.budget
@@ -199,7 +131,7 @@ class Runner:
         if self._pool is None:
             self._pool = RasterPool(self.workers, self.options.budget, self.task.answer_page,
                                     self.options.page_timeout, self.options.show_stderr)
-        feed = _Feeder(inputs, self.options.shard)
+        feed = InputFeed(inputs, lambda item: in_shard(item.rel, self.options.shard))
         docs: dict[int, _Doc] = {}
         ready: list[tuple[int, PageImage]] = []  # rendered pages waiting for the model
         try:
@@ -273,7 +205,7 @@ class Runner:
         doc.pages[record["page"]] = record
         doc.in_flight -= 1
         if self.out_dir is not None:
-            self.out_dir.page_done(doc.key, record, self.engine_info())
+            self.out_dir.page_done(doc.key, record, self.infer.engine_info())
         if self.on_pages:
             self.on_pages(1)
         self._maybe_complete(doc)
@@ -282,7 +214,7 @@ class Runner:
         if doc.todo or doc.in_flight:
             return
         pages = [doc.pages[n] for n in sorted(doc.pages)]
-        engine = self.engine_info()
+        engine = self.infer.engine_info()
         if engine["name"] is None and doc.engine:
             engine = doc.engine  # every page came from an earlier run's journal
         record = doc.record
@@ -291,15 +223,9 @@ class Runner:
         record["pages"] = pages
         if self.task.summarize:
             record.update(self.task.summarize(pages))
-        failed = sum(p["status"] != "ok" for p in pages)
-        record["status"] = "ok" if failed == 0 else ("failed" if failed == len(pages) else "partial")
-        if failed:
-            # The first failed page's reason usually says what to do.
-            path = record["source"]["path"]
-            first = next(p["error"] for p in pages if p["status"] != "ok").removeprefix(f"{path}: ")
-            record["error"] = f"{path}: {failed} of {len(pages)} pages failed; first: {first}"
-        else:
-            record["error"] = None
+        if self.task.finish:
+            self.task.finish(record, doc.item.location, self.options.password)
+        record.update(document_status(record["source"]["path"], pages))
         record["seconds"] = round(time.perf_counter() - doc.started, 3)
         doc.done = True
         if self.out_dir is not None and record["status"] != "failed":
@@ -379,8 +305,8 @@ class Runner:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocked else None
         try:
             if self._model is None:
-                self._model = _ModelThread(self)
-            self._batch = _Batch(pages)
+                self._model = ModelThread(self.infer)
+            self._batch = Batch(pages)
             self._model.submit(self._batch)
         finally:
             if blocked:
@@ -397,136 +323,3 @@ class Runner:
             self._page_done(docs[seq], record)
         self._batch = None
         batch.close()
-
-    # -- the model (runs on the model thread) -----------------------------------------------------
-
-    def infer(self, pages: list[PageImage]) -> list[dict]:
-        """Page records for a batch. Out of memory: split the batch, then shrink the page. Any other
-        failure of a batch is isolated to its pages the same way; engine errors (the model cannot be
-        loaded or run at all) end the run."""
-        try:
-            engine = self.engine
-        except DocvlError as e:  # say which page wanted it: the others may need no model at all
-            raise type(e)(f"{pages[0].source}: page {pages[0].page} needs the model: {e.message}") from None
-        start = time.perf_counter()
-        oom = False
-        try:
-            records = self._infer(engine, pages)
-            self.stats["pages_inferred"] += len(pages)
-            return records
-        except EngineOutOfMemory as e:
-            oom, problem = True, e.message
-        except DocvlError:
-            raise
-        except Exception as e:
-            problem = f"the model failed on this page: {short_reason(e)}"
-        finally:
-            self.stats["model_seconds"] += time.perf_counter() - start
-        if len(pages) > 1:
-            self.stats["oom_splits"] += oom
-            half = len(pages) // 2
-            return self.infer(pages[:half]) + self.infer(pages[half:])
-        if oom:
-            return [self._infer_smaller(engine, pages[0], problem)]
-        return [failed_page(pages[0].page, f"{pages[0].source}: page {pages[0].page}: {problem}")]
-
-    def _infer_smaller(self, engine, page: PageImage, problem: str) -> dict:
-        min_pixels = self.options.budget.min_pixels
-        for _ in range(OOM_RETRIES):
-            target = max(min_pixels, page.width_px * page.height_px // OOM_SHRINK)
-            if target >= page.width_px * page.height_px:
-                break
-            page = shrink(page, Budget(min_pixels, target))
-            try:
-                [record] = self._infer(engine, [page])
-            except EngineOutOfMemory as e:
-                problem = e.message
-                continue
-            except Exception:
-                break
-            self.stats["oom_smaller_pages"] += 1
-            self.stats["pages_inferred"] += 1
-            record["oom_max_pixels"] = target  # the page ran at this smaller budget
-            return record
-        return failed_page(page.page, f"{page.source}: page {page.page}: {problem}")
-
-    def _infer(self, engine, batch: list[PageImage]) -> list[dict]:
-        requests = [Request(p.image, self.task.prompt(p, engine.family)) for p in batch]
-        generations = engine.generate(requests)
-        records = []
-        for page, gen in zip(batch, generations):
-            if gen.error is not None:  # e.g. the server gave up on this page
-                records.append(failed_page(page.page, gen.error))
-                continue
-            record = {"page": page.page, "status": "ok", "error": None, "source": "model", **page.describe(),
-                      "prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
-                      "seconds": round(gen.seconds, 3)}
-            if gen.visual_tokens != page.visual_tokens:
-                # The processor resized the page again: pixel boxes would no longer match it.
-                record.update(status="failed", error=f"the model's processor saw {gen.visual_tokens} visual "
-                              f"tokens, docvl planned {page.visual_tokens}")
-            elif gen.finish_reason == "time":
-                record.update(status="failed", error=f"{page.source}: page {page.page}: generation took "
-                              f"longer than {self.options.page_timeout:g} s (--page-timeout)")
-            else:
-                try:
-                    record.update(self.task.parse(gen.text, page, engine.family))
-                except Exception as e:  # parsers must not raise; if one does, the page says so
-                    record.update(status="failed", error=f"cannot parse the model's answer: {short_reason(e)}")
-            records.append(record)
-        return records
-
-
-class _Feeder:
-    """Lists inputs on a thread of its own (stdin and big folders are read as the run goes)."""
-
-    _END = object()
-
-    def __init__(self, inputs: Iterable[Input], shard: tuple[int, int] | None):
-        self._queue: queue.Queue = queue.Queue(maxsize=256)
-        self.exhausted = False
-        threading.Thread(target=self._read, args=(inputs, shard), name="docvl-inputs", daemon=True).start()
-
-    def _read(self, inputs, shard) -> None:
-        try:
-            for item in inputs:
-                if in_shard(item.rel, shard):
-                    self._queue.put(item)
-        except BaseException as e:  # raised on the scheduler thread
-            self._queue.put(e)
-        self._queue.put(self._END)
-
-    def next(self) -> Input | None:
-        """The next input if one is listed already; None if none is (yet)."""
-        if self.exhausted:
-            return None
-        try:
-            item = self._queue.get_nowait()
-        except queue.Empty:
-            return None
-        if item is self._END:
-            self.exhausted = True
-            return None
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-
-def check_pages(spec: str | None) -> None:
-    """A --pages that no page count makes valid is a usage error before any work."""
-    try:
-        parse_pages(spec, 1)
-    except UsageError:
-        parse_pages(spec, 10**5)
-
-
-def shrink(page: PageImage, budget: Budget) -> PageImage:
-    """The page at a smaller pixel budget (for an out-of-memory retry)."""
-    h, w = smart_resize(page.height_px, page.width_px, budget)
-    image = page.image.resize((w, h), Image.Resampling.BICUBIC)
-    dpi = page.dpi * math.sqrt((w * h) / (page.width_px * page.height_px))
-    return PageImage(page.source, page.page, image, page.width_pt, page.height_pt, page.rotation, dpi, page.scan_dpi)
-
-
-def failed_page(number: int, message: str) -> dict:
-    return {"page": number, "status": "failed", "error": message}

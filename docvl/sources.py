@@ -45,6 +45,14 @@ def parse_pages(spec: str | None, count: int) -> list[int]:
     return sorted(pages)
 
 
+def check_pages(spec: str | None) -> None:
+    """A --pages that no page count makes valid is a usage error before any work."""
+    try:
+        parse_pages(spec, 1)
+    except UsageError:
+        parse_pages(spec, 10**5)
+
+
 def select_pages(path: str, spec: str | None, count: int) -> list[int]:
     """The pages of a `count`-page document that --pages selects. Pages past its end are left out (one
     --pages serves a folder of documents of any length); selecting none of its pages is an input error."""

@@ -198,13 +198,23 @@ def test_several_tables_on_a_page_get_their_index(tmp_path):
     assert (tmp_path / "t-p3-t2.csv").read_text() == "a\n2\n"
 
 
-def test_overlay_without_any_box_says_so(tmp_path, capsys):
-    from docvl.budget import Budget
-    from docvl.output import DocumentSink
-    from docvl.overlay import OverlaySink
+def test_overlays_draw_each_page_at_the_size_its_record_gives(tmp_path):
+    """A page retried smaller after running out of memory records its smaller size: its overlay is
+    drawn at that size, where its pixel boxes apply; a document without boxes writes nothing."""
+    import pymupdf
+    from PIL import Image
 
-    sink = OverlaySink(DocumentSink("json", str(tmp_path / "out.json")), str(tmp_path / "marked"), Budget())
-    sink.add({"source": {"path": "x.pdf"}, "status": "ok", "pages": [{"page": 1, "status": "ok", "boxes": []}]})
-    sink.close()
-    assert capsys.readouterr().err == "docvl: no box found; --overlay wrote nothing\n"
-    assert not (tmp_path / "marked").exists() and (tmp_path / "out.json").exists()
+    from docvl.overlay import Overlays
+
+    pdf = tmp_path / "x.pdf"
+    doc = pymupdf.open()
+    doc.new_page(width=612, height=792).insert_text((72, 72), "Total 12.50")
+    doc.save(pdf)
+    overlays = Overlays(str(tmp_path / "marked"))
+    overlays.write({"source": {"path": "x.pdf"}, "pages": [{"page": 1, "boxes": []}]}, str(pdf), None)
+    assert overlays.boxed_pages == 0 and not (tmp_path / "marked").exists()
+    page = {"page": 1, "width_px": 308, "height_px": 392, "boxes": [{"box_px": [10, 10, 60, 30], "label": "a"}]}
+    overlays.write({"source": {"path": "x.pdf"}, "pages": [page]}, str(pdf), None)
+    assert overlays.boxed_pages == 1
+    assert Image.open(tmp_path / "marked" / "x-p1.png").size == (308, 392)
+    assert "warnings" not in page

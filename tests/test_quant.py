@@ -1,11 +1,10 @@
 """bitsandbytes 8-bit and 4-bit load the tiny checkpoint on CPU (and CUDA, where there is one) and generate."""
 
-import sys
-
 import pytest
 from PIL import Image
 
 from docvl.budget import Budget
+from docvl.config import Config
 from docvl.engines import Request
 from docvl.engines.local import LocalEngine, LocalOptions
 from docvl.errors import UsageError
@@ -36,12 +35,16 @@ def test_quantized_tiny_model_generates(tiny_model, quant, weight_type, device):
     assert 1 <= gen.completion_tokens <= 4 and gen.visual_tokens == 80
 
 
-def test_quant_without_bitsandbytes_says_how_to_install(tiny_model, monkeypatch):
-    monkeypatch.setitem(sys.modules, "bitsandbytes", None)
+def test_quant_without_bitsandbytes_says_how_to_install(monkeypatch):
+    import docvl.config
+
+    real = docvl.config.importlib.util.find_spec
+    monkeypatch.setattr(docvl.config.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bitsandbytes" else real(name, *a))
     with pytest.raises(UsageError, match=r"docvl\[quant\]"):
-        LocalEngine(LocalOptions(model=str(tiny_model), quant="4bit", device="cpu"), BUDGET)
+        Config(quant="4bit", device="cpu")
 
 
-def test_unknown_quant_is_a_usage_error(tiny_model):
-    with pytest.raises(UsageError, match="none, 8bit or 4bit"):
-        LocalEngine(LocalOptions(model=str(tiny_model), quant="3bit", device="cpu"), BUDGET)
+def test_unknown_quant_is_a_usage_error():
+    with pytest.raises(UsageError, match="none, 8bit, 4bit"):
+        Config(quant="3bit")

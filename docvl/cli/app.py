@@ -8,7 +8,8 @@ import typer
 
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from ..errors import ExitCode, UsageError
-from .common import Files, Output, PromptFile, Settings, app, command, exit_code, make_budget, run_task, task_command
+from ..config import Config
+from .common import Files, Output, app, command, exit_code, make_budget, run_task, task_command
 from .common import DEFAULT_PAGE_TIMEOUT, MaxPixels, MinPixels, Pages, PageTimeout, Password, TextLayer
 
 
@@ -18,11 +19,10 @@ def ocr(
     lang: Annotated[str | None, typer.Option("--lang", help="Language code of the text, e.g. ko, ja, de.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="json, jsonl or text.")] = "json",
     output: Output = None,
-    prompt_file: PromptFile = None,
     boxes: Annotated[bool, typer.Option("--boxes", help="Each line of text with its box in page coordinates.")] = False,
     text_layer: TextLayer = "auto",
     *,
-    settings: Settings,
+    config: Config,
 ) -> None:
     """OCR: the text of every page, as JSON (default), JSONL or plain text."""
     from ..output import DocumentSink
@@ -31,8 +31,8 @@ def ocr(
 
     if fmt not in ("json", "jsonl", "text"):
         raise UsageError(f"--format {fmt}: use json, jsonl or text")
-    task = with_text_layer(ocr_task(lang, prompt_file, boxes), "lines" if boxes else "text", text_layer)
-    run_task(task, files, DocumentSink(fmt, output), settings)
+    task = with_text_layer(ocr_task(lang, config.prompt_file, boxes), "lines" if boxes else "text", text_layer)
+    run_task(task, files, DocumentSink(fmt, output), config)
 
 
 @command

@@ -4,15 +4,14 @@ import functools
 import inspect
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Annotated, Optional
 
 import typer
 
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, Budget
-from ..engines import DEFAULT_MODEL, FAMILIES
-from ..batch import BatchOptions, parse_shard
-from ..errors import DocvlError, ExitCode, InputError, UsageError, one_line
+from ..config import DEFAULT_MODEL, Config
+from ..errors import DocvlError, ExitCode, UsageError, one_line
+from ..jobs import exit_code
 
 app = typer.Typer(
     name="docvl",
@@ -64,21 +63,8 @@ def make_budget(min_pixels: int, max_pixels: int) -> Budget:
         raise UsageError(str(e)) from None
 
 
-@dataclass
-class Settings:
-    """What every model-backed command takes besides its own options."""
-
-    pages: Optional[str]
-    password: Optional[str]
-    budget: Budget
-    batch_size: int
-    engine: dict = field(default_factory=dict)  # LocalOptions fields
-    batch: BatchOptions = field(default_factory=BatchOptions)
-    engine_kind: str = "local"  # or "server"
-    server: dict = field(default_factory=dict)  # ServerOptions fields
-
-
 def _shared_options(
+    prompt_file: PromptFile = None,
     pages: Pages = None,
     password: Password = None,
     min_pixels: MinPixels = DEFAULT_MIN_PIXELS,
@@ -110,115 +96,60 @@ def _shared_options(
     timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Seconds a server request (each try) may take.", rich_help_panel=SERVER_PANEL)] = 300.0,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a server request after connection errors, timeouts, 429 and 5xx.", rich_help_panel=SERVER_PANEL)] = 4,
     family: Annotated[Optional[str], typer.Option("--family", help="Family of the served model: qwen2-vl, qwen2.5-vl or qwen3-vl (default: from its name).", rich_help_panel=SERVER_PANEL)] = None,
-) -> Settings:
-    if quiet and verbose:
-        raise UsageError("--quiet and --verbose: choose one")
-    kind = engine or ("server" if base_url else "local")
-    if kind not in ("local", "server"):
-        raise UsageError(f"--engine {engine}: use local or server")
-    if kind == "server" and not base_url:
-        raise UsageError("--engine server needs --base-url, e.g. http://127.0.0.1:8000/v1")
-    if kind == "local" and base_url:
-        raise UsageError("--base-url is for --engine server")
-    if family is not None and family not in FAMILIES.values():
-        raise UsageError(f"--family {family}: use one of {', '.join(FAMILIES.values())}")
-    batch = BatchOptions(out_dir, glob, overwrite, parse_shard(shard), max_batch_tokens, workers,
-                         page_timeout or None, quiet, verbose)
-    # A server engine needs at least `concurrency` pages per batch to keep that many requests in flight.
-    pages_per_batch = max(batch_size, concurrency) if kind == "server" else batch_size
-    return Settings(
-        pages, password, make_budget(min_pixels, max_pixels), pages_per_batch,
-        engine=dict(model=model, device=device, dtype=dtype, quant=quant, gpus=gpus, max_memory=max_memory,
-                    max_new_tokens=max_new_tokens, trust_remote_code=trust_remote_code, attn=attn,
-                    compile=compile, max_time=batch.page_timeout),
-        batch=batch, engine_kind=kind,
-        server=dict(base_url=base_url, model=model, api_key=api_key, family=family, concurrency=concurrency,
-                    timeout=timeout, retries=retries, max_new_tokens=max_new_tokens))
+) -> Config:
+    return Config(
+        prompt_file=prompt_file, pages=pages, password=password, min_pixels=min_pixels, max_pixels=max_pixels, engine=engine, model=model,
+        device=device, dtype=dtype, quant=quant, gpus=gpus, max_memory=max_memory, max_new_tokens=max_new_tokens,
+        trust_remote_code=trust_remote_code, attn=attn, compile=compile, base_url=base_url, api_key=api_key,
+        family=family, concurrency=concurrency, timeout=timeout, retries=retries, batch_size=batch_size,
+        max_batch_tokens=max_batch_tokens, workers=workers, page_timeout=page_timeout, out_dir=out_dir, glob=glob,
+        overwrite=overwrite, shard=shard, quiet=quiet, verbose=verbose)
 
 
 def task_command(fn):
     """Register a model-backed command: its own parameters, plus the shared ones, which reach it
-    as one `settings: Settings` argument."""
+    as one validated `config: Config` argument."""
     shared = inspect.signature(_shared_options).parameters
-    own = [p for name, p in inspect.signature(fn).parameters.items() if name != "settings"]
+    own = [p for name, p in inspect.signature(fn).parameters.items() if name != "config"]
 
     @functools.wraps(fn)
     def wrapper(**kwargs):
-        settings = _shared_options(**{name: kwargs.pop(name) for name in shared})
-        return fn(**kwargs, settings=settings)
+        config = _shared_options(**{name: kwargs.pop(name) for name in shared})
+        return fn(**kwargs, config=config)
 
     wrapper.__signature__ = inspect.Signature([*own, *shared.values()])
     del wrapper.__wrapped__  # Typer must read the combined signature, not fn's
     return command(wrapper)
 
 
-def run_task(task, files: list[str], sink, settings: Settings) -> None:
+def run_task(task, files: list[str], sink, config: Config) -> None:
     """Run `task` over the inputs into `sink` (stdout, -o) or --out-dir; report failures on stderr
     one line each; exit with the typed code. Ctrl-C writes what finished and exits 130."""
-    import shutil
-    import tempfile
-
-    from ..batch import OutDir, Summary
-    from ..inputs import STDIN, expand_inputs
-    from ..runner import Runner, RunOptions
+    from ..jobs import Job
     from .progress import progress_bar
 
-    b = settings.batch
-    if b.out_dir and sink.out:
+    if config.out_dir and sink.out:
         raise UsageError("-o and --out-dir: choose one (--out-dir writes one file per input)")
-
-    def engine_factory():
-        if settings.engine_kind == "server":
-            from ..engines.server import ServerEngine, ServerOptions
-
-            return ServerEngine(ServerOptions(**settings.server))
-        from ..engines.local import LocalEngine, LocalOptions
-
-        return LocalEngine(LocalOptions(**settings.engine), settings.budget)
-
-    # Engine settings that change a page's result; with the task's options, they key resuming.
-    result_settings = {k: settings.engine[k] for k in ("model", "device", "dtype", "quant", "max_new_tokens")}
-    result_settings.update(format=sink.fmt, engine=settings.engine_kind)
-    spool = tempfile.mkdtemp(prefix="docvl-stdin-") if STDIN in files else None
-    out_dir = OutDir(b.out_dir, sink.suffix, b.overwrite, b.shard) if b.out_dir else None
-    inputs = expand_inputs(files, b.glob, sys.stdin.buffer if STDIN in files else None,
-                           STDIN in files and sys.stdin.isatty(), spool, exclude=[b.out_dir] if b.out_dir else [])
-    summary = Summary(task.name, b.shard)
-    progress = progress_bar(enabled=not b.quiet and sys.stderr.isatty())
-    options = RunOptions(settings.budget, settings.pages, settings.password, settings.batch_size,
-                         b.max_batch_tokens, b.workers, b.page_timeout, b.shard, b.verbose)
-    runner = Runner(task, engine_factory, options, out_dir, lambda r: sink.render([r]), result_settings,
-                    on_pages=progress.pages)
+    progress = progress_bar(enabled=not config.quiet and sys.stderr.isatty())
+    job = Job(task, config, fmt=sink.fmt, render=lambda r: sink.render([r]), on_pages=progress.pages)
+    documents = job.documents(files, sys.stdin.buffer)
     interrupted = False
-    done = runner.run(inputs)
     try:
         with progress:
-            for d in done:
-                summary.add(d.record, skipped=d.skipped)
+            for d in documents:
                 progress.document()
-                if not d.skipped and out_dir is None:
+                if not d.skipped and job.out_dir is None:
                     sink.add(d.record)
-                _report(d, b.verbose, progress)
+                _report(d, config.verbose, progress)
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        done.close()  # waits for the batch in the model and journals it
-        runner.close()
-        if spool:
-            shutil.rmtree(spool, ignore_errors=True)
-    if out_dir is None:
+        documents.close()
+    if job.out_dir is None:
         sink.close()
-    code = exit_code(summary.total, summary.failed, summary.partial)
-    if interrupted:
-        code = ExitCode.INTERRUPTED
-    elif summary.total == 0 and b.shard is None:
-        raise InputError(f"{' '.join(files)}: no PDF or image found (folders are searched for "
-                         f"{', '.join(b.glob) if b.glob else 'PDF and image files'})")
-    outcome = {0: "ok", 1: "partial", 3: "failed", 130: "interrupted"}.get(int(code), "failed")
-    if out_dir is not None:
-        out_dir.write_summary(summary.to_dict(runner.stats, outcome))
-        if not b.quiet:
-            print(f"docvl: {summary.line(time.time() - summary.started)} -> {out_dir.root}", file=sys.stderr)
+    code = job.finish(files, interrupted)
+    if job.out_dir is not None and not config.quiet:
+        print(f"docvl: {job.summary.line(time.time() - job.summary.started)} -> {job.out_dir.root}", file=sys.stderr)
     if interrupted:
         print("docvl: interrupted; what finished was written, run the same command again to finish",
               file=sys.stderr)
@@ -238,11 +169,3 @@ def _report(d, verbose: bool, progress) -> None:
         line = f"docvl: {path}: ok, {len(record['pages'])} pages in {record['seconds']:.1f} s" if verbose else None
     if line:
         progress.print(one_line(line))  # a newline in a file name must not break the line
-
-
-def exit_code(total: int, failed: int, partial: int) -> int:
-    if failed == 0 and partial == 0:
-        return ExitCode.OK
-    if failed == total and total == 1:
-        return ExitCode.INPUT
-    return ExitCode.PARTIAL

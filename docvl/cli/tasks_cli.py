@@ -1,12 +1,14 @@
 """Commands for tables, grounding and key fields: `extract-tables`, `ground`, `extract`."""
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from ..config import Config
 from ..errors import UsageError
-from .common import Files, Output, PromptFile, Settings, TextLayer, run_task, task_command
+from .common import Files, Output, TextLayer, run_task, task_command
 
 TABLE_FORMATS = ("csv", "json", "jsonl", "xlsx")
 JsonFormat = Annotated[str, typer.Option("--format", help="json or jsonl.")]
@@ -42,10 +44,9 @@ def extract_tables(
     output: Output = None,
     raw_cells: Annotated[bool, typer.Option(
         "--raw-cells", help="Write cells as the model wrote them, even those a spreadsheet would run.")] = False,
-    prompt_file: PromptFile = None,
     text_layer: TextLayer = "auto",
     *,
-    settings: Settings,
+    config: Config,
 ) -> None:
     """Tables: CSV (one file per table), JSON with every table's page, header, rows and box, or xlsx."""
     from ..output import DocumentSink
@@ -54,11 +55,11 @@ def extract_tables(
     from ..textlayer.answer import with_text_layer
 
     fmt = _table_format(fmt, output)
-    if settings.batch.out_dir and fmt in ("csv", "xlsx"):
+    if config.out_dir and fmt in ("csv", "xlsx"):
         raise UsageError(f"extract-tables --out-dir writes one file per input: use --format json or jsonl "
                          f"there, or -o FILE.{fmt} for {fmt}")
     sink = DocumentSink(fmt, output) if fmt in ("json", "jsonl") else TableSink(fmt, output, raw_cells)
-    run_task(with_text_layer(tables_task(prompt_file), "tables", text_layer), files, sink, settings)
+    run_task(with_text_layer(tables_task(config.prompt_file), "tables", text_layer), files, sink, config)
 
 
 @task_command
@@ -70,57 +71,27 @@ def ground(
         "--overlay", help="Write PNGs of the pages with the boxes drawn into this folder.")] = None,
     fmt: JsonFormat = "json",
     output: Output = None,
-    prompt_file: PromptFile = None,
     text_layer: Annotated[str, typer.Option(
         "--text-layer", help="auto: on born-digital pages, a literal QUERY's box snaps to the PDF's words; off: "
                              "the model's boxes as they are.")] = "auto",
     *,
-    settings: Settings,
+    config: Config,
 ) -> None:
     """Grounding: boxes of what QUERY describes, in PDF points and pixels of the rendered page."""
     from ..output import DocumentSink
+    from ..overlay import Overlays
     from ..tasks.grounding import ground_task
 
-    if not query.strip():
-        raise UsageError("ground: the query is empty; describe what to find, e.g. \"the total amount\"")
-    if text_layer not in ("auto", "off"):
-        raise UsageError(f"--text-layer {text_layer}: ground takes auto or off (it needs the model)")
-    task = ground_task(query.strip(), all_matches, prompt_file)
-    task.options["text_layer"] = text_layer
-    sink = DocumentSink(_json_format(fmt), output)
-    if overlay:
-        from ..overlay import OverlaySink
-
-        if settings.batch.out_dir:
-            raise UsageError("ground --overlay writes into its own folder; run it without --out-dir")
-
-        sink = OverlaySink(sink, overlay, settings.budget, settings.password)
-    if text_layer == "auto":
-        sink = _SnapToTextLayer(sink, query.strip(), settings.password)
-    run_task(task, files, sink, settings)
-
-
-class _SnapToTextLayer:
-    """Snaps the model's boxes on born-digital pages to the words of a literal query, before the
-    records are drawn or written (to stdout or -o through add, to --out-dir through render)."""
-
-    def __init__(self, inner, query: str, password: Optional[str]):
-        self.inner, self.query, self.password = inner, query, password
-
-    def __getattr__(self, name: str):  # fmt, out, suffix, close: the inner sink's
-        return getattr(self.inner, name)
-
-    def _snap(self, record: dict) -> dict:
-        from ..textlayer.snap import snap_record
-
-        snap_record(record, self.query, self.password)
-        return record
-
-    def add(self, record: dict) -> None:
-        self.inner.add(self._snap(record))
-
-    def render(self, records):
-        return self.inner.render([self._snap(r) for r in records])
+    if overlay and config.out_dir:
+        raise UsageError("ground --overlay writes into its own folder; run it without --out-dir")
+    overlays = Overlays(overlay) if overlay else None
+    task = ground_task(query, all_matches, config.prompt_file, text_layer, overlays)
+    try:
+        run_task(task, files, DocumentSink(_json_format(fmt), output), config)
+    except typer.Exit:
+        if overlays is not None and not overlays.boxed_pages:  # an empty or missing folder would say nothing
+            print("docvl: no box found; --overlay wrote nothing", file=sys.stderr)
+        raise
 
 
 @task_command
@@ -132,9 +103,8 @@ def extract(
         "--schema", help="JSON file of fields with types (JSON Schema properties or name -> type).")] = None,
     fmt: JsonFormat = "json",
     output: Output = None,
-    prompt_file: PromptFile = None,
     *,
-    settings: Settings,
+    config: Config,
 ) -> None:
     """Key fields as JSON: exactly the fields asked for, null when absent, typed as the schema says."""
     from ..output import DocumentSink
@@ -144,4 +114,4 @@ def extract(
         raise UsageError("extract: give either --fields a,b,c or --schema FILE")
     specs = specs_from_names(fields) if fields is not None else specs_from_schema(schema)
     sink = DocumentSink(_json_format(fmt), output)
-    run_task(extract_task(specs, prompt_file), files, sink, settings)
+    run_task(extract_task(specs, config.prompt_file), files, sink, config)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from dataclasses import dataclass
 
 from ..budget import Budget
+from ..config import Config, parse_max_memory
 from ..errors import EngineError, EngineOutOfMemory, UsageError, short_reason
-from . import Generation, Request, family_of
+from . import BatchFailed, Generation, Request, family_of
 
 
 @dataclass
@@ -27,20 +27,15 @@ class LocalOptions:
     compile: bool = False  # static KV cache + torch.compile of the decode step
 
 
-ATTENTION = ("sdpa", "eager", "flash_attention_2")
 # Static-cache lengths are rounded up to this, so small differences in prompt text reuse one cache shape.
 CACHE_STEP = 256
 
 
-def parse_max_memory(spec: str) -> dict:
-    caps = {}
-    for part in spec.split(","):
-        key, sep, value = part.partition("=")
-        if not sep or not value.strip():
-            raise UsageError(f"--max-memory: cannot read {part!r}; use e.g. 0=20GiB,1=20GiB")
-        key = key.strip()
-        caps[int(key) if key.isdigit() else key] = value.strip()
-    return caps
+def from_config(config: Config) -> "LocalEngine":
+    return LocalEngine(LocalOptions(
+        model=config.model, device=config.device, dtype=config.dtype, quant=config.quant, gpus=config.gpus,
+        max_memory=config.max_memory, max_new_tokens=config.max_new_tokens, max_time=config.page_timeout,
+        trust_remote_code=config.trust_remote_code, attn=config.attn, compile=config.compile), config.budget)
 
 
 class LocalEngine:
@@ -61,7 +56,6 @@ class LocalEngine:
         self._torch = torch
         self.device = self._pick_device(options.device)
         self.dtype = self._pick_dtype(options.dtype)
-        self._check_quant()
         self._check_attn()
         config = self._load("config")
         self.family = family_of(getattr(config, "model_type", ""))
@@ -95,36 +89,12 @@ class LocalEngine:
         if dtype == "auto":
             # bf16 is what Qwen2-VL was trained in; CPUs run float32 faster and more accurately.
             return torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        table = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
-                 "fp16": torch.float16, "float32": torch.float32, "fp32": torch.float32}
-        if dtype not in table:
-            raise UsageError(f"--dtype {dtype}: use auto, bfloat16, float16 or float32")
-        return table[dtype]
-
-    def _check_quant(self) -> None:
-        quant = self.options.quant
-        if quant == "none":
-            return
-        if quant not in ("8bit", "4bit"):
-            raise UsageError(f"--quant {quant}: use none, 8bit or 4bit")
-        if self.device == "mps":
-            raise UsageError("--quant needs CUDA or the CPU; bitsandbytes does not run on Apple's mps")
-        try:
-            import bitsandbytes  # noqa: F401
-        except ImportError:
-            raise UsageError(
-                "--quant needs bitsandbytes: pip install 'docvl[quant]'"
-            ) from None
+        return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[dtype]
 
     def _check_attn(self) -> None:
-        attn = self.options.attn
-        if attn not in ATTENTION:
-            raise UsageError(f"--attn {attn}: use {', '.join(ATTENTION)}")
-        if attn == "flash_attention_2" and not (
-            self.device.startswith("cuda") and importlib.util.find_spec("flash_attn") is not None
-        ):
-            raise UsageError("--attn flash_attention_2 needs a CUDA GPU and the flash-attn package "
-                             "(pip install flash-attn); use --attn sdpa")
+        # Config checked the package; `--device auto` may still have resolved to the CPU.
+        if self.options.attn == "flash_attention_2" and not self.device.startswith("cuda"):
+            raise UsageError("--attn flash_attention_2 needs a CUDA GPU; use --attn sdpa")
 
     def _quantization_config(self):
         from transformers import BitsAndBytesConfig
@@ -245,6 +215,8 @@ class LocalEngine:
             raise EngineOutOfMemory(
                 "CUDA out of memory; lower --batch-size, --max-batch-tokens or --max-pixels, or use --quant 4bit"
             ) from None
+        except Exception as e:
+            raise BatchFailed(f"the model failed on this page: {short_reason(e)}") from None
         seconds = (time.perf_counter() - start) / len(requests)
         prompt_len = inputs["input_ids"].shape[1]
         results = []

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..budget import visual_tokens
+from ..config import Config
 from ..errors import EngineError, UsageError, short_reason
 from . import FAMILIES, Generation, Request, family_of
 
@@ -42,6 +43,13 @@ _NAME_FAMILIES = [
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 FATAL_STATUS = {401, 403, 404}  # every page would fail the same way
 MAX_DELAY = 30.0
+
+
+def from_config(config: Config) -> "ServerEngine":
+    return ServerEngine(ServerOptions(
+        base_url=config.base_url, model=config.model, api_key=config.api_key, family=config.family,
+        concurrency=config.concurrency, timeout=config.timeout, retries=config.retries,
+        max_new_tokens=config.max_new_tokens))
 
 
 @dataclass

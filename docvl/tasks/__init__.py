@@ -24,3 +24,6 @@ class Task:
     answer_page: Callable[[Document, int], dict | None] | None = None
     # (the document's page records) -> fields merged into the document record once all pages are done
     summarize: Callable[[list[dict]], dict] | None = None
+    # (the finished document record, the file it came from, its password): work on the record that
+    # needs the document again (snapping boxes to its text layer, overlay images); never raises
+    finish: Callable[[dict, str, str | None], None] | None = None

@@ -55,29 +55,35 @@ def specs_from_schema(path: str) -> list[FieldSpec]:
         raise UsageError(f"--schema {path}: {e.strerror or e}") from None
     except ValueError as e:
         raise UsageError(f"--schema {path}: not valid JSON ({e})") from None
+    return specs_from_mapping(schema, f"--schema {path}")
+
+
+def specs_from_mapping(schema, where: str) -> list[FieldSpec]:
+    """A JSON Schema object or a mapping of names to types (see specs_from_schema); `where` names it
+    in errors."""
     if not isinstance(schema, dict):
-        raise UsageError(f"--schema {path}: expected a JSON object of fields")
+        raise UsageError(f"{where}: expected a JSON object of fields")
     fields = schema.get("properties", schema)
     if not isinstance(fields, dict) or not fields:
-        raise UsageError(f"--schema {path}: no fields; give \"properties\" or a mapping of names to types")
-    specs = [_spec(name, declared, path) for name, declared in fields.items()]
-    return _unique(specs, f"--schema {path}")
+        raise UsageError(f"{where}: no fields; give \"properties\" or a mapping of names to types")
+    specs = [_spec(name, declared, where) for name, declared in fields.items()]
+    return _unique(specs, where)
 
 
-def _spec(name: str, declared, path: str) -> FieldSpec:
+def _spec(name: str, declared, where: str) -> FieldSpec:
     if not name.strip():
-        raise UsageError(f"--schema {path}: a field has an empty name")
+        raise UsageError(f"{where}: a field has an empty name")
     if isinstance(declared, str):
         declared = {"type": declared}
     if not isinstance(declared, dict):
-        raise UsageError(f"--schema {path}: field {name!r} must be a type name or an object with \"type\"")
+        raise UsageError(f"{where}: field {name!r} must be a type name or an object with \"type\"")
     kind = declared.get("type", "string")
     if isinstance(kind, list):  # ["number", "null"]: null is always allowed
         kind = next((k for k in kind if k != "null"), "string")
     if kind == "string" and declared.get("format") in ("date", "date-time"):
         kind = "date"
     if kind not in TYPES:
-        raise UsageError(f"--schema {path}: field {name!r} has type {kind!r}; use one of {', '.join(TYPES)}")
+        raise UsageError(f"{where}: field {name!r} has type {kind!r}; use one of {', '.join(TYPES)}")
     description = declared.get("description")
     description = re.sub(r"\s+", " ", description).strip() if isinstance(description, str) else None
     return FieldSpec(name, kind, description or None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .. import prompts
 from ..coords import anchor_all
 from ..parsers.boxes import parse_boxes
+from ..parsers.text import clean_answer
 from ..raster import PageImage
 from . import Task
 
@@ -26,14 +27,16 @@ def ocr_task(lang: str | None = None, prompt_file: str | None = None, boxes: boo
 
 
 def parse_ocr(text: str, page: PageImage, family: str) -> dict:
-    return {"text": strip_fences(text).strip()}
+    # The same clean-up as every task's parser: reasoning dropped, a looping tail cut and warned.
+    text, warnings = clean_answer(text)
+    return {"text": strip_fences(text).strip(), "warnings": warnings}
 
 
 def parse_ocr_lines(text: str, page: PageImage, family: str) -> dict:
     items, warnings = parse_boxes(text, plain=False)
     lines = [{"text": line.pop("label") or "", **line} for line in anchor_all(items, page, family, warnings)]
     if not items:
-        plain = parse_ocr(text, page, family)["text"]
+        plain = strip_fences(clean_answer(text)[0]).strip()
         if plain:
             warnings.append("the answer has no line boxes; its text is kept without them")
         return {"text": plain, "lines": [], "warnings": warnings}

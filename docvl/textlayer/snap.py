@@ -58,10 +58,10 @@ def snap_box(doc: Document, number: int, query: str, box: list[float]) -> list[f
     return snap_to_words(read[0].words, query, box)
 
 
-def snap_record(record: dict, query: str, password: str | None = None) -> None:
-    """Snap, in place, the model's boxes on a `ground` document's born-digital pages: a snapped box
-    gets `"snapped": true` and its pixel box rescaled from the page's own pixel size. Pages that
-    are scans, or documents that cannot be reopened, keep the model's boxes."""
+def snap_record(record: dict, query: str, location: str, password: str | None = None) -> None:
+    """Snap, in place, the model's boxes on a `ground` document's born-digital pages (the file at
+    `location`): a snapped box gets `"snapped": true` and its pixel box rescaled from the page's own
+    pixel size. Pages that are scans, or documents that cannot be reopened, keep the model's boxes."""
     from ..errors import DocvlError
     from ..sources import open_document
 
@@ -69,7 +69,7 @@ def snap_record(record: dict, query: str, password: str | None = None) -> None:
     if not pages:
         return
     try:
-        doc = open_document(record["source"]["path"], password)
+        doc = open_document(location, password)
     except DocvlError:
         return
     try:

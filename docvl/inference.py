@@ -1,0 +1,147 @@
+"""The model side of a run: the engine (loaded once, on first need), and page records from its
+generations, with failures isolated to the pages they belong to.
+
+Out of memory, a batch is split in halves, and a single page is retried at a quarter of its pixels
+(twice at most) and marked so. A batch that fails as a whole for another reason is split the same
+way until the page at fault fails alone. An engine that cannot run at all ends the run.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Callable
+
+from PIL import Image
+
+from .budget import Budget, smart_resize
+from .engines import BatchFailed, Request
+from .errors import DocvlError, EngineOutOfMemory, short_reason
+from .raster import PageImage
+from .tasks import Task
+
+OOM_SHRINK = 4  # an out-of-memory page is retried at 1/4 of its pixels (half each side) ...
+OOM_RETRIES = 2  # ... at most this many times
+
+
+class Inference:
+    def __init__(self, task: Task, engine_factory: Callable[[], object], budget: Budget,
+                 page_timeout: float | None, stats: dict):
+        self.task = task
+        self.budget = budget
+        self.page_timeout = page_timeout
+        self.stats = stats
+        self._engine_factory = engine_factory
+        self._engine = None
+        self._engine_lock = threading.Lock()
+
+    @property
+    def engine(self):
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = self._engine_factory()
+            return self._engine
+
+    def engine_info(self) -> dict:
+        e = self._engine
+        if e is None:
+            return {"name": None, "model": None, "family": None}
+        return {"name": e.name, "model": e.model_name, "family": e.family}
+
+    def __call__(self, pages: list[PageImage]) -> list[dict]:
+        """Page records for a batch (runs on the model thread)."""
+        try:
+            engine = self.engine
+        except DocvlError as e:  # say which page wanted it: the others may need no model at all
+            raise type(e)(f"{pages[0].source}: page {pages[0].page} needs the model: {e.message}") from None
+        start = time.perf_counter()
+        oom = False
+        try:
+            records = self._records(engine, pages)
+            self.stats["pages_inferred"] += len(pages)
+            return records
+        except EngineOutOfMemory as e:
+            oom, problem = True, e.message
+        except BatchFailed as e:
+            problem = e.message
+        except DocvlError:
+            raise
+        except Exception as e:  # a bug must cost only the pages it touched
+            problem = f"the model failed on this page: {short_reason(e)}"
+        finally:
+            self.stats["model_seconds"] += time.perf_counter() - start
+        if len(pages) > 1:
+            self.stats["oom_splits"] += oom
+            half = len(pages) // 2
+            return self(pages[:half]) + self(pages[half:])
+        if oom:
+            return [self._smaller(engine, pages[0], problem)]
+        return [failed_page(pages[0].page, f"{pages[0].source}: page {pages[0].page}: {problem}")]
+
+    def _smaller(self, engine, page: PageImage, problem: str) -> dict:
+        min_pixels = self.budget.min_pixels
+        for _ in range(OOM_RETRIES):
+            target = max(min_pixels, page.width_px * page.height_px // OOM_SHRINK)
+            if target >= page.width_px * page.height_px:
+                break
+            page = shrink(page, Budget(min_pixels, target))
+            try:
+                [record] = self._records(engine, [page])
+            except EngineOutOfMemory as e:
+                problem = e.message
+                continue
+            except Exception:
+                break
+            self.stats["oom_smaller_pages"] += 1
+            self.stats["pages_inferred"] += 1
+            record["oom_max_pixels"] = target  # the page ran at this smaller budget
+            return record
+        return failed_page(page.page, f"{page.source}: page {page.page}: {problem}")
+
+    def _records(self, engine, batch: list[PageImage]) -> list[dict]:
+        requests = [Request(p.image, self.task.prompt(p, engine.family)) for p in batch]
+        return [self._record(page, gen, engine.family) for page, gen in zip(batch, engine.generate(requests))]
+
+    def _record(self, page: PageImage, gen, family: str) -> dict:
+        if gen.error is not None:  # e.g. the server gave up on this page
+            return failed_page(page.page, gen.error)
+        record = {"page": page.page, "status": "ok", "error": None, "source": "model", **page.describe(),
+                  "prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
+                  "seconds": round(gen.seconds, 3)}
+        if gen.visual_tokens != page.visual_tokens:
+            # The processor resized the page again: pixel boxes would no longer match it.
+            record.update(status="failed", error=f"the model's processor saw {gen.visual_tokens} visual "
+                          f"tokens, docvl planned {page.visual_tokens}")
+        elif gen.finish_reason == "time":
+            record.update(status="failed", error=f"{page.source}: page {page.page}: generation took "
+                          f"longer than {self.page_timeout:g} s (--page-timeout)")
+        else:
+            try:
+                record.update(self.task.parse(gen.text, page, family))
+            except Exception as e:  # parsers must not raise; if one does, the page says so
+                record.update(status="failed", error=f"cannot parse the model's answer: {short_reason(e)}")
+        return record
+
+
+def shrink(page: PageImage, budget: Budget) -> PageImage:
+    """The page at a smaller pixel budget (for an out-of-memory retry)."""
+    h, w = smart_resize(page.height_px, page.width_px, budget)
+    image = page.image.resize((w, h), Image.Resampling.BICUBIC)
+    dpi = page.dpi * math.sqrt((w * h) / (page.width_px * page.height_px))
+    return PageImage(page.source, page.page, image, page.width_pt, page.height_pt, page.rotation, dpi, page.scan_dpi)
+
+
+def failed_page(number: int, message: str) -> dict:
+    return {"page": number, "status": "failed", "error": message}
+
+
+def document_status(path: str, pages: list[dict]) -> dict:
+    """A document's status and error from its pages: ok, partial or failed."""
+    failed = sum(p["status"] != "ok" for p in pages)
+    if not failed:
+        return {"status": "ok", "error": None}
+    # The first failed page's reason usually says what to do.
+    first = next(p["error"] for p in pages if p["status"] != "ok").removeprefix(f"{path}: ")
+    return {"status": "failed" if failed == len(pages) else "partial",
+            "error": f"{path}: {failed} of {len(pages)} pages failed; first: {first}"}
