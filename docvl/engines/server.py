@@ -272,7 +272,7 @@ class ServerEngine:
             self._warned_resize = True
         print(f"docvl: warning: {self.base_url} resizes some page images (its prompt token counts do not "
               "match docvl's visual tokens); start it with pixel bounds that contain --min-pixels/--max-pixels "
-              "(README, 'Scaling out')", file=sys.stderr)
+              "(docs/servers.md)", file=sys.stderr)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
