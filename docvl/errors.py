@@ -41,6 +41,16 @@ class EngineOutOfMemory(EngineError):
     """The accelerator ran out of memory on a batch: the runner splits the batch and retries."""
 
 
+def exit_code(total: int, failed: int, partial: int) -> ExitCode:
+    """A run's exit code from its documents: a lone document that failed is an input error; some
+    failed or partial among several, a partial failure."""
+    if failed == 0 and partial == 0:
+        return ExitCode.OK
+    if failed == total and total == 1:
+        return ExitCode.INPUT
+    return ExitCode.PARTIAL
+
+
 def short_reason(e: BaseException) -> str:
     """The first line of an exception's message, for one-line errors."""
     text = str(e).strip().splitlines()

@@ -15,7 +15,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 from .batch import OutDir, Summary
 from .config import Config
 from .engines import open_backend
-from .errors import ExitCode, InputError, UsageError
+from .errors import ExitCode, InputError, UsageError, exit_code
 from .inputs import STDIN, Input, expand_inputs
 from .output import SUFFIXES
 from .runner import Done, Runner, RunOptions
@@ -90,14 +90,6 @@ class Job:
             outcome = {0: "ok", 1: "partial", 3: "failed", 130: "interrupted"}.get(int(code), "failed")
             self.out_dir.write_summary(s.to_dict(self.stats, outcome))
         return code
-
-
-def exit_code(total: int, failed: int, partial: int) -> ExitCode:
-    if failed == 0 and partial == 0:
-        return ExitCode.OK
-    if failed == total and total == 1:
-        return ExitCode.INPUT
-    return ExitCode.PARTIAL
 
 
 def _isatty(stream) -> bool:

@@ -113,6 +113,16 @@ def test_looping_answer_keeps_one_copy_of_the_loop():
     assert any("repeats" in w for w in warnings)
 
 
+def test_plain_ocr_is_cleaned_like_every_task():
+    from docvl.tasks.ocr import parse_ocr
+
+    page = PageImage("x.pdf", 1, Image.new("RGB", (280, 280)), 612, 792, 0, 72.0, None)
+    looped = parse_ocr("Total 12.50\n" + "Thank you!\n" * 40, page, "qwen2-vl")
+    assert looped["text"] == "Total 12.50\nThank you!" and "repeats" in looped["warnings"][0]
+    thought = parse_ocr("<think>the page shows a receipt</think>\nTotal 12.50", page, "qwen3-vl")
+    assert thought == {"text": "Total 12.50", "warnings": []}
+
+
 def test_repeated_rows_in_a_finished_table_are_data():
     row = "<tr><td>0.00</td><td>0.00</td></tr>\n"
     text = "<table><tr><th>Debit</th><th>Credit</th></tr>\n" + row * 20 + "</table>"

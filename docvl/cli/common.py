@@ -10,8 +10,7 @@ import typer
 
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, Budget
 from ..config import DEFAULT_MODEL, Config
-from ..errors import DocvlError, ExitCode, UsageError, one_line
-from ..jobs import exit_code
+from ..errors import DocvlError, UsageError, exit_code, one_line
 
 app = typer.Typer(
     name="docvl",

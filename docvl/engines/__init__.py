@@ -16,11 +16,11 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from PIL import Image
-
 from ..errors import DocvlError, UsageError
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from ..config import Config
 
 # model_type in a checkpoint's config -> the family name docvl uses for prompts and box conventions.
@@ -34,7 +34,7 @@ BACKENDS = {
 
 @dataclass
 class Request:
-    image: Image.Image
+    image: "Image.Image"
     prompt: str
 
 
