@@ -106,6 +106,12 @@ def resolve_model(model: str) -> str:
     return model
 
 
+def _plain(o: LocalOptions) -> bool:
+    """Options whose checks need no torch: a usage error cannot hide behind a missing model."""
+    return (o.device in ("auto", "cpu") and o.dtype in ("auto", "float32", "fp32") and o.quant == "none"
+            and o.attn in ("sdpa", "eager") and not o.gpus and not o.max_memory)
+
+
 class LocalEngine:
     """Loads the model once; `generate` runs one batch with left padding and greedy decoding."""
 
@@ -115,8 +121,15 @@ class LocalEngine:
         self.options = options
         self.budget = budget
         self.model_name = options.model
-        # Where the checkpoint is, decided before torch loads: a missing model fails in a second or two.
-        self._source = resolve_model(options.model)
+        # Where the checkpoint is, decided before torch loads (seconds): a missing model fails at once,
+        # unless options only torch can check might be wrong, which are reported first.
+        try:
+            self._source = resolve_model(options.model)
+            missing = None
+        except EngineError as e:
+            if _plain(options):
+                raise
+            missing = e
         import torch
         from transformers.utils import logging as hf_logging
 
@@ -128,6 +141,8 @@ class LocalEngine:
         self.dtype = self._pick_dtype(options.dtype)
         self._check_quant()
         self._check_attn()
+        if missing:
+            raise missing
         config = self._load("config")
         self.family = family_of(getattr(config, "model_type", ""))
         self.processor = self._load("processor")
