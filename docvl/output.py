@@ -6,6 +6,7 @@ killed run never sees half a file.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -48,6 +49,19 @@ def as_text(record: dict) -> str:
 SUFFIXES = {"json": ".json", "jsonl": ".jsonl", "text": ".txt"}
 
 
+@functools.cache
+def file_mode() -> int:
+    """The mode a new file gets from open(): 0o666 less the umask. Read from /proc where it can be:
+    setting the umask to read it back would, for a moment, change it for the process's other threads."""
+    try:
+        with open("/proc/self/status") as f:
+            umask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: str | Path, text: str | bytes, tmp_dir: str | Path | None = None) -> None:
     """Write via a temp file and a rename. `tmp_dir` (same file system) keeps temp files out of the
     folder being written: batch jobs put theirs in a state folder, named by host and process, so a
@@ -62,6 +76,8 @@ def atomic_write(path: str | Path, text: str | bytes, tmp_dir: str | Path | None
         fd, tmp = tempfile.mkstemp(prefix=f"{socket.gethostname()}-{os.getpid()}-", suffix=".tmp", dir=tmp_dir)
     try:
         with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as f:
+            if hasattr(os, "fchmod"):  # mkstemp makes its files 0600; outputs are the user's, by their umask
+                os.fchmod(f.fileno(), file_mode())
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
