@@ -120,6 +120,8 @@ class DocumentSink:
             return
         text = self.render(self.records)
         if self.out is None:
+            if not text:
+                return
             self.stream.write(text)
             self.stream.flush()
         else:
@@ -130,7 +132,9 @@ class DocumentSink:
         if self.fmt == "jsonl":
             return "".join(dumps(r) + "\n" for r in records)
         if self.fmt == "text":
-            return "".join(as_text(r) for r in records)
+            # A form-feed line between documents, as between pages; a failed document has no text
+            # (its error is on stderr), so a run where nothing succeeded writes nothing.
+            return "\f\n".join(as_text(r) for r in records if r.get("status") != "failed")
         body = records[0] if len(records) == 1 else records
         return dumps(body, indent=2) + "\n"
 
