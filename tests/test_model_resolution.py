@@ -73,3 +73,10 @@ def test_a_cached_model_loads_without_asking_the_hub(tmp_path, scan, tiny_model)
     assert r.code == 0, r.stderr
     assert r.stderr == ""  # no retries, no warnings from the hub client
     assert json.loads(r.stdout)["engine"]["model"] == "tiny/qwen"
+
+
+def test_a_device_outside_its_choices_is_a_usage_error(scan):
+    r = run_docvl("ocr", scan, "--device", "gpu", timeout=60)
+    assert r.code == 2
+    [line] = r.stderr.splitlines()
+    assert line.endswith("--device gpu: use auto, cpu, cuda, cuda:N (GPU N) or mps")

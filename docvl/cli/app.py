@@ -16,8 +16,8 @@ from .common import DEFAULT_PAGE_TIMEOUT, MaxPixels, MinPixels, Pages, PageTimeo
 def ocr(
     files: Files,
     lang: Annotated[str | None, typer.Option("--lang", help="Language code of the text, e.g. ko, ja, de.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help=(
-        "json, jsonl or text. text: the pages' text, a form feed between pages and a form-feed line between "
+    fmt: Annotated[str, typer.Option("--format", metavar="json|jsonl|text", help=(
+        "JSON, JSONL (a document a line) or text: the pages' text, a form feed between pages and a form-feed line between "
         "documents; a document that failed has no text (its error is on stderr)."))] = "json",
     output: Output = None,
     prompt_file: PromptFile = None,
@@ -59,6 +59,22 @@ def info(
 
 
 from . import eval_cli, tasks_cli  # noqa: E402,F401  (register eval; extract-tables, ground, extract)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"docvl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", metavar="", is_eager=True, callback=_print_version,
+                                          help="Print docvl's version and exit.")] = False,
+) -> None:
+    pass  # the app's help is Typer(help=...) in common.py
 
 
 def main() -> None:

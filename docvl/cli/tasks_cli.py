@@ -9,7 +9,7 @@ from ..errors import UsageError
 from .common import Files, Output, PromptFile, Settings, TextLayer, run_task, task_command
 
 TABLE_FORMATS = ("csv", "json", "jsonl", "xlsx")
-JsonFormat = Annotated[str, typer.Option("--format", help="json or jsonl.")]
+JsonFormat = Annotated[str, typer.Option("--format", metavar="json|jsonl", help="JSON, or JSONL (a document a line).")]
 
 
 def _json_format(fmt: str) -> str:
@@ -38,7 +38,7 @@ def _table_format(fmt: Optional[str], output: Optional[str]) -> str:
 def extract_tables(
     files: Files,
     fmt: Annotated[Optional[str], typer.Option(
-        "--format", help="csv, json, jsonl or xlsx; by default from -o's suffix, else csv.")] = None,
+        "--format", metavar="csv|json|jsonl|xlsx", help="By default from -o's suffix, else csv.")] = None,
     output: Output = None,
     raw_cells: Annotated[bool, typer.Option(
         "--raw-cells", help="Write cells as the model wrote them, even those a spreadsheet would run.")] = False,
@@ -72,7 +72,7 @@ def ground(
     output: Output = None,
     prompt_file: PromptFile = None,
     text_layer: Annotated[str, typer.Option(
-        "--text-layer", help="auto: on born-digital pages, a literal QUERY's box snaps to the PDF's words; off: "
+        "--text-layer", metavar="auto|off", help="auto: on born-digital pages, a literal QUERY's box snaps to the PDF's words; off: "
                              "the model's boxes as they are.")] = "auto",
     *,
     settings: Settings,

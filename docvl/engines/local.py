@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import time
 from dataclasses import dataclass
 
@@ -164,6 +165,8 @@ class LocalEngine:
         torch = self._torch
         if device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
+        if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", device):
+            raise UsageError(f"--device {device}: use auto, cpu, cuda, cuda:N (GPU N) or mps")
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise UsageError("--device cuda: no CUDA GPU is visible to PyTorch; use --device cpu")
         if device == "mps" and not torch.backends.mps.is_available():
