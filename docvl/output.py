@@ -132,8 +132,8 @@ class DocumentSink:
         if self.fmt == "jsonl":
             return "".join(dumps(r) + "\n" for r in records)
         if self.fmt == "text":
-            # A form-feed line between documents, as between pages; a failed document has no text
-            # (its error is on stderr), so a run where nothing succeeded writes nothing.
+            # A form-feed line between documents (a page's last line ends in one); a failed document has
+            # no text (its error is on stderr), so a run where nothing succeeded writes nothing.
             return "\f\n".join(as_text(r) for r in records if r.get("status") != "failed")
         body = records[0] if len(records) == 1 else records
         return dumps(body, indent=2) + "\n"

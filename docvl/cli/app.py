@@ -17,8 +17,8 @@ def ocr(
     files: Files,
     lang: Annotated[str | None, typer.Option("--lang", help="Language code of the text, e.g. ko, ja, de.")] = None,
     fmt: Annotated[str, typer.Option("--format", metavar="json|jsonl|text", help=(
-        "JSON, JSONL (a document a line) or text: the pages' text, a form feed between pages and a form-feed line between "
-        "documents; a document that failed has no text (its error is on stderr)."))] = "json",
+        "JSON, JSONL (a document a line) or text: the pages' text, a form feed between pages and a "
+        "form-feed line between documents; a document that failed has no text (its error is on stderr)."))] = "json",
     output: Output = None,
     prompt_file: PromptFile = None,
     boxes: Annotated[bool, typer.Option("--boxes", help="Each line of text with its box in page coordinates.")] = False,

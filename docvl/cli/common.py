@@ -54,8 +54,9 @@ Password = Annotated[Optional[str], typer.Option("--password", help="Password of
 MinPixels = Annotated[int, typer.Option("--min-pixels", help="Smallest page image, in pixels.")]
 MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Largest page image, in pixels (28x28 = 1 visual token).")]
 TextLayer = Annotated[str, typer.Option(
-    "--text-layer", metavar="auto|off|only", help="auto: pages with a trustworthy PDF text layer come from it, the rest from the model; "
-                         "off: every page from the model; only: never load a model.")]
+    "--text-layer", metavar="auto|off|only",
+    help="auto: pages with a trustworthy PDF text layer come from it, the rest from the model; "
+         "off: every page from the model; only: never load a model.")]
 DEFAULT_PAGE_TIMEOUT = 600.0
 PageTimeout = Annotated[float, typer.Option(
     "--page-timeout", min=0, help="Seconds a page may take to render, and to generate (0: no limit).")]

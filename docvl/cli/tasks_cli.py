@@ -72,8 +72,9 @@ def ground(
     output: Output = None,
     prompt_file: PromptFile = None,
     text_layer: Annotated[str, typer.Option(
-        "--text-layer", metavar="auto|off", help="auto: on born-digital pages, a literal QUERY's box snaps to the PDF's words; off: "
-                             "the model's boxes as they are.")] = "auto",
+        "--text-layer", metavar="auto|off",
+        help="auto: on born-digital pages, a literal QUERY's box snaps to the PDF's words; off: "
+             "the model's boxes as they are.")] = "auto",
     *,
     settings: Settings,
 ) -> None:
