@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from .budget import Budget, visual_tokens
 from .errors import InputError, counted, one_line, short_reason
+from .inputs import Input
 from .raster import page_geometry, plan_size
 from .rasterpool import Job, RasterPool, Source
 from .sources import Document, select_pages
 from .textlayer import read_page
 
 
-def inspect_documents(paths: list[str], budget: Budget, pages: str | None, password: str | None,
+def inspect_documents(inputs: Iterable[Input | str], budget: Budget, pages: str | None, password: str | None,
                       timeout: float | None = None) -> Iterator[dict]:
-    """A report per file, in order: `status` ok, partial (some pages could not be read; each says
-    why) or failed (the file could not be opened). Files are opened and their pages read in a raster
-    worker (rasterpool), `timeout` seconds at most each (--page-timeout): finding a page's images and
-    text interprets it, which can take as long as rendering it, or forever."""
+    """A report per input (inputs.expand_inputs, or plain paths), in order: `status` ok, partial (some
+    pages could not be read; each says why) or failed (the file could not be opened). Files are opened
+    and their pages read in a raster worker (rasterpool), `timeout` seconds at most each (--page-timeout):
+    finding a page's images and text interprets it, which can take as long as rendering it, or forever."""
     pool = RasterPool(1, budget, functools.partial(inspect_page, budget=budget), timeout)
     try:
-        for seq, path in enumerate(paths):
-            yield _inspect(pool, seq, Source(path, path, password), pages)
+        for seq, item in enumerate(inputs):
+            item = Input(item, item) if isinstance(item, str) else item
+            if item.problem:
+                yield {"path": item.path, "status": "failed", "error": item.problem}
+                continue
+            yield _inspect(pool, seq, Source(item.path, item.location, password), pages)
     finally:
         pool.close()
 

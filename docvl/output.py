@@ -6,6 +6,7 @@ killed run never sees half a file.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -48,6 +49,19 @@ def as_text(record: dict) -> str:
 SUFFIXES = {"json": ".json", "jsonl": ".jsonl", "text": ".txt"}
 
 
+@functools.cache
+def file_mode() -> int:
+    """The mode a new file gets from open(): 0o666 less the umask. Read from /proc where it can be:
+    setting the umask to read it back would, for a moment, change it for the process's other threads."""
+    try:
+        with open("/proc/self/status") as f:
+            umask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: str | Path, text: str | bytes, tmp_dir: str | Path | None = None) -> None:
     """Write via a temp file and a rename. `tmp_dir` (same file system) keeps temp files out of the
     folder being written: batch jobs put theirs in a state folder, named by host and process, so a
@@ -62,6 +76,8 @@ def atomic_write(path: str | Path, text: str | bytes, tmp_dir: str | Path | None
         fd, tmp = tempfile.mkstemp(prefix=f"{socket.gethostname()}-{os.getpid()}-", suffix=".tmp", dir=tmp_dir)
     try:
         with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as f:
+            if hasattr(os, "fchmod"):  # mkstemp makes its files 0600; outputs are the user's, by their umask
+                os.fchmod(f.fileno(), file_mode())
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -104,6 +120,8 @@ class DocumentSink:
             return
         text = self.render(self.records)
         if self.out is None:
+            if not text:
+                return
             self.stream.write(text)
             self.stream.flush()
         else:
@@ -114,7 +132,9 @@ class DocumentSink:
         if self.fmt == "jsonl":
             return "".join(dumps(r) + "\n" for r in records)
         if self.fmt == "text":
-            return "".join(as_text(r) for r in records)
+            # A form-feed line between documents (a page's last line ends in one); a failed document has
+            # no text (its error is on stderr), so a run where nothing succeeded writes nothing.
+            return "\f\n".join(as_text(r) for r in records if r.get("status") != "failed")
         body = records[0] if len(records) == 1 else records
         return dumps(body, indent=2) + "\n"
 

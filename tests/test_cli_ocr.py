@@ -77,7 +77,7 @@ def test_bad_file_in_a_list_is_one_line_and_partial(run_cli, tiny_model, pdfs, t
 
 @pytest.mark.parametrize("args, code, fragment", [
     (["missing.pdf"], 3, "no such file"),
-    (["{scan}", "--model", "/nonexistent/model"], 4, "not available here"),
+    (["{scan}", "--model", "/nonexistent/model"], 4, "--model /nonexistent/model: no such folder"),
     (["{scan}", "--model", "Qwen/Not-A-Real-Model"], 4, "hf download"),
     (["{pdf}", "--lang", "xx"], 2, "unknown language"),
     (["{pdf}", "--pages", "0"], 2, "--pages"),

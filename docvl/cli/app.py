@@ -17,7 +17,9 @@ from .common import DEFAULT_PAGE_TIMEOUT, MaxPixels, MinPixels, Pages, PageTimeo
 def ocr(
     files: Files,
     lang: Annotated[str | None, typer.Option("--lang", help="Language code of the text, e.g. ko, ja, de.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json, jsonl or text.")] = "json",
+    fmt: Annotated[str, typer.Option("--format", metavar="json|jsonl|text", help=(
+        "JSON, JSONL (a document a line) or text: the pages' text, a form feed between pages and a "
+        "form-feed line between documents; a document that failed has no text (its error is on stderr)."))] = "json",
     output: Output = None,
     boxes: Annotated[bool, typer.Option("--boxes", help="Each line of text with its box in page coordinates.")] = False,
     text_layer: TextLayer = "auto",
@@ -46,17 +48,48 @@ def info(
     page_timeout: PageTimeout = DEFAULT_PAGE_TIMEOUT,
 ) -> None:
     """Pages, sizes, scan resolution, text layer and visual-token cost; loads no model."""
+    import shutil
+    import tempfile
+
+    from ..errors import InputError
+    from ..inputs import STDIN, expand_inputs
     from ..inspect import inspect_documents, print_info
 
     budget = make_budget(min_pixels, max_pixels)
-    reports = list(inspect_documents(files, budget, pages, password, page_timeout or None))
+    # The same inputs as ocr: folders, @list.txt, and '-' (paths on stdin, or a PDF's bytes).
+    spool = tempfile.mkdtemp(prefix="docvl-stdin-") if STDIN in files else None
+    try:
+        inputs = expand_inputs(files, None, sys.stdin.buffer if STDIN in files else None,
+                               STDIN in files and sys.stdin.isatty(), spool)
+        reports = list(inspect_documents(inputs, budget, pages, password, page_timeout or None))
+    finally:
+        if spool:
+            shutil.rmtree(spool, ignore_errors=True)
+    if not reports:
+        raise InputError(f"{' '.join(files)}: no PDF or image found (folders are searched for PDF and image files)")
     print_info(reports, as_json)
     failed = sum(r["status"] == "failed" for r in reports)
     partial = sum(r["status"] == "partial" for r in reports)
-    raise typer.Exit(exit_code(len(files), failed, partial))
+    raise typer.Exit(exit_code(len(reports), failed, partial))
 
 
 from . import eval_cli, tasks_cli  # noqa: E402,F401  (register eval; extract-tables, ground, extract)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"docvl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", metavar="", is_eager=True, callback=_print_version,
+                                          help="Print docvl's version and exit.")] = False,
+) -> None:
+    pass  # the app's help is Typer(help=...) in common.py
 
 
 def main() -> None:

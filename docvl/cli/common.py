@@ -7,10 +7,32 @@ import time
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from ..budget import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, Budget
 from ..config import DEFAULT_MODEL, Config
 from ..errors import DocvlError, UsageError, exit_code, one_line
+
+
+class _NoFlagTypes:
+    """Help that names values, not Python types: Typer writes `<bool>` after each flag (which takes no
+    value) and `<str>` or `<list[str]>` after the rest."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if param.metavar is None and param.name:
+                param.metavar = "" if getattr(param, "is_flag", False) else param.name.upper()
+        return params
+
+
+class DocvlCommand(_NoFlagTypes, TyperCommand):
+    pass
+
+
+class DocvlGroup(_NoFlagTypes, TyperGroup):
+    pass
+
 
 app = typer.Typer(
     name="docvl",
@@ -18,6 +40,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=DocvlGroup,
 )
 
 Files = Annotated[list[str], typer.Argument(
@@ -30,8 +53,9 @@ Password = Annotated[Optional[str], typer.Option("--password", help="Password of
 MinPixels = Annotated[int, typer.Option("--min-pixels", help="Smallest page image, in pixels.")]
 MaxPixels = Annotated[int, typer.Option("--max-pixels", help="Largest page image, in pixels (28x28 = 1 visual token).")]
 TextLayer = Annotated[str, typer.Option(
-    "--text-layer", help="auto: pages with a trustworthy PDF text layer come from it, the rest from the model; "
-                         "off: every page from the model; only: never load a model.")]
+    "--text-layer", metavar="auto|off|only",
+    help="auto: pages with a trustworthy PDF text layer come from it, the rest from the model; "
+         "off: every page from the model; only: never load a model.")]
 DEFAULT_PAGE_TIMEOUT = 600.0
 PageTimeout = Annotated[float, typer.Option(
     "--page-timeout", min=0, help="Seconds a page may take to render, and to generate (0: no limit).")]
@@ -52,7 +76,7 @@ def command(fn=None, *, name: str | None = None):
             print(f"docvl: error: {e.message}", file=sys.stderr)
             raise typer.Exit(int(e.code)) from None
 
-    return app.command(name)(wrapper)
+    return app.command(name, cls=DocvlCommand)(wrapper)
 
 
 def make_budget(min_pixels: int, max_pixels: int) -> Budget:
@@ -69,15 +93,15 @@ def _shared_options(
     min_pixels: MinPixels = DEFAULT_MIN_PIXELS,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     model: Annotated[str, typer.Option("--model", help="Hugging Face id or local checkpoint folder.")] = DEFAULT_MODEL,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
-    dtype: Annotated[str, typer.Option("--dtype", help="auto (bf16 on CUDA, fp32 on CPU), bfloat16, float16, float32.")] = "auto",
-    quant: Annotated[str, typer.Option("--quant", help="none, 8bit or 4bit (bitsandbytes).")] = "none",
+    device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N (GPU N) or mps.")] = "auto",
+    dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE", help="auto (bfloat16 on CUDA, float32 on CPU), bfloat16, float16 or float32.")] = "auto",
+    quant: Annotated[str, typer.Option("--quant", metavar="none|8bit|4bit", help="Quantize the weights with bitsandbytes.")] = "none",
     gpus: Annotated[Optional[int], typer.Option("--gpus", help="Shard the model over this many GPUs.")] = None,
     max_memory: Annotated[Optional[str], typer.Option("--max-memory", help="Per-device caps, e.g. 0=20GiB,1=20GiB.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Pages per generate call.")] = 4,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1, help="Longest answer per page, in tokens.")] = 1024,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run code shipped with the checkpoint.")] = False,
-    attn: Annotated[str, typer.Option("--attn", help="Attention kernels: sdpa, eager or flash_attention_2.")] = "sdpa",
+    attn: Annotated[str, typer.Option("--attn", metavar="KERNELS", help="Attention kernels: sdpa, eager or flash_attention_2.")] = "sdpa",
     compile: Annotated[bool, typer.Option("--compile", help="Static KV cache + torch.compile of decoding (pays on GPUs).")] = False,
     out_dir: Annotated[Optional[str], typer.Option("--out-dir", help="Batch job: one output per input in this folder; resumable.")] = None,
     glob: Annotated[Optional[list[str]], typer.Option("--glob", help="Files to take from folders, e.g. '*.pdf' (repeatable).")] = None,
@@ -88,13 +112,13 @@ def _shared_options(
     page_timeout: PageTimeout = DEFAULT_PAGE_TIMEOUT,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line; errors only.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="A line per document, and MuPDF's warnings.")] = False,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="local (transformers here) or server (an OpenAI-compatible server); default: server if --base-url is given.", rich_help_panel=SERVER_PANEL)] = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", metavar="local|server", help="local (transformers here) or server (an OpenAI-compatible server); default: server if --base-url is given.", rich_help_panel=SERVER_PANEL)] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, transformers serve).", rich_help_panel=SERVER_PANEL)] = None,
     api_key: Annotated[Optional[str], typer.Option("--api-key", envvar=["DOCVL_API_KEY", "OPENAI_API_KEY"], show_envvar=True, help="Server API key.", rich_help_panel=SERVER_PANEL)] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Server requests in flight at once.", rich_help_panel=SERVER_PANEL)] = 4,
     timeout: Annotated[float, typer.Option("--timeout", min=0.001, help="Seconds a server request (each try) may take.", rich_help_panel=SERVER_PANEL)] = 300.0,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a server request after connection errors, timeouts, 429 and 5xx.", rich_help_panel=SERVER_PANEL)] = 4,
-    family: Annotated[Optional[str], typer.Option("--family", help="Family of the served model: qwen2-vl, qwen2.5-vl or qwen3-vl (default: from its name).", rich_help_panel=SERVER_PANEL)] = None,
+    family: Annotated[Optional[str], typer.Option("--family", metavar="FAMILY", help="Family of the served model: qwen2-vl, qwen2.5-vl or qwen3-vl (default: from its name).", rich_help_panel=SERVER_PANEL)] = None,
 ) -> Config:
     return Config(
         prompt_file=prompt_file, pages=pages, password=password, min_pixels=min_pixels, max_pixels=max_pixels, engine=engine, model=model,

@@ -11,7 +11,7 @@ from ..errors import UsageError
 from .common import Files, Output, TextLayer, run_task, task_command
 
 TABLE_FORMATS = ("csv", "json", "jsonl", "xlsx")
-JsonFormat = Annotated[str, typer.Option("--format", help="json or jsonl.")]
+JsonFormat = Annotated[str, typer.Option("--format", metavar="json|jsonl", help="JSON, or JSONL (a document a line).")]
 
 
 def _json_format(fmt: str) -> str:
@@ -40,7 +40,7 @@ def _table_format(fmt: Optional[str], output: Optional[str]) -> str:
 def extract_tables(
     files: Files,
     fmt: Annotated[Optional[str], typer.Option(
-        "--format", help="csv, json, jsonl or xlsx; by default from -o's suffix, else csv.")] = None,
+        "--format", metavar="csv|json|jsonl|xlsx", help="By default from -o's suffix, else csv.")] = None,
     output: Output = None,
     raw_cells: Annotated[bool, typer.Option(
         "--raw-cells", help="Write cells as the model wrote them, even those a spreadsheet would run.")] = False,
@@ -72,8 +72,9 @@ def ground(
     fmt: JsonFormat = "json",
     output: Output = None,
     text_layer: Annotated[str, typer.Option(
-        "--text-layer", help="auto: on born-digital pages, a literal QUERY's box snaps to the PDF's words; off: "
-                             "the model's boxes as they are.")] = "auto",
+        "--text-layer", metavar="auto|off",
+        help="auto: on born-digital pages, a literal QUERY's box snaps to the PDF's words; off: "
+             "the model's boxes as they are.")] = "auto",
     *,
     config: Config,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -38,6 +39,74 @@ def from_config(config: Config) -> "LocalEngine":
         trust_remote_code=config.trust_remote_code, attn=config.attn, compile=config.compile), config.budget)
 
 
+# How long the one look at the hub may take, for a model that is not in the local cache.
+HUB_PROBE_TIMEOUT = 5.0
+
+
+def looks_like_path(model: str) -> bool:
+    """Whether --model names a folder rather than a Hugging Face id (`owner/name`, or `name`)."""
+    if model.startswith(("/", "./", "../", "~", ".\\", "..\\")) or model in (".", ".."):
+        return True
+    if os.path.exists(os.path.expanduser(model)):
+        return True
+    seps = model.count(os.sep) + (model.count(os.altsep) if os.altsep else 0)
+    return seps > 1 or (os.sep != "/" and os.sep in model)
+
+
+def resolve_model(model: str) -> str:
+    """Where to load `model` from, without importing torch: a local folder as given, the snapshot folder
+    of the local Hugging Face cache (no hub call), or, only when the model is not cached and
+    HF_HUB_OFFLINE is not set, the id itself after one quick look at the hub (no retries) says it is
+    there to download. Anything else is one EngineError line that says what to do."""
+    if looks_like_path(model):
+        folder = os.path.expanduser(model)
+        if os.path.isdir(folder):
+            return folder
+        what = "is a file, not a checkpoint folder" if os.path.exists(folder) else "no such folder"
+        raise EngineError(f"--model {model}: {what}; pass the folder of a saved checkpoint "
+                          f"(config.json and weights) or a Hugging Face id such as Qwen/Qwen2-VL-2B-Instruct")
+    from huggingface_hub import constants, hf_hub_url, try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        cached = try_to_load_from_cache(model, "config.json")
+    except HFValidationError:
+        raise EngineError(f"--model {model}: neither a folder here nor a Hugging Face id such as "
+                          f"Qwen/Qwen2-VL-2B-Instruct") from None
+    if isinstance(cached, str):
+        return os.path.dirname(cached)  # the cached snapshot: transformers reads it without asking the hub
+    fix = f"download it on a connected machine with `hf download {model}` or pass --model /path/to/checkpoint"
+    if constants.HF_HUB_OFFLINE:
+        raise EngineError(f"model {model!r} is not available here (not in the Hugging Face cache "
+                          f"{constants.HF_HUB_CACHE}, and HF_HUB_OFFLINE is set); {fix}")
+    from huggingface_hub import get_hf_file_metadata
+    from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
+
+    try:
+        # One HEAD request, no retries: transformers' own first look retries for half a minute.
+        get_hf_file_metadata(hf_hub_url(model, "config.json"), timeout=HUB_PROBE_TIMEOUT)
+    except GatedRepoError:
+        raise EngineError(f"model {model!r} is gated on the hub: accept its terms on the model page, log in "
+                          f"with `hf auth login`, then `hf download {model}`") from None
+    except RepositoryNotFoundError:
+        raise EngineError(f"model {model!r} is not on the Hugging Face hub (or is private: log in with "
+                          f"`hf auth login`) and not in the cache {constants.HF_HUB_CACHE}; check the id, "
+                          f"or pass --model /path/to/checkpoint") from None
+    except EntryNotFoundError:
+        raise EngineError(f"model {model!r} has no config.json on the hub: not a transformers checkpoint") from None
+    except Exception as e:
+        raise EngineError(f"model {model!r} is not available here (not in the Hugging Face cache "
+                          f"{constants.HF_HUB_CACHE}, and the hub at {constants.ENDPOINT} cannot be reached: "
+                          f"{short_reason(e)}); {fix}, or set HF_HUB_OFFLINE=1 to never ask the hub") from None
+    return model
+
+
+def _plain(o: LocalOptions) -> bool:
+    """Options whose checks need no torch: a usage error cannot hide behind a missing model."""
+    return (o.device in ("auto", "cpu") and o.dtype in ("auto", "float32", "fp32") and o.quant == "none"
+            and o.attn in ("sdpa", "eager") and not o.gpus and not o.max_memory)
+
+
 class LocalEngine:
     """Loads the model once; `generate` runs one batch with left padding and greedy decoding."""
 
@@ -47,6 +116,15 @@ class LocalEngine:
         self.options = options
         self.budget = budget
         self.model_name = options.model
+        # Where the checkpoint is, decided before torch loads (seconds): a missing model fails at once,
+        # unless options only torch can check might be wrong, which are reported first.
+        try:
+            self._source = resolve_model(options.model)
+            missing = None
+        except EngineError as e:
+            if _plain(options):
+                raise
+            missing = e
         import torch
         from transformers.utils import logging as hf_logging
 
@@ -57,6 +135,8 @@ class LocalEngine:
         self.device = self._pick_device(options.device)
         self.dtype = self._pick_dtype(options.dtype)
         self._check_attn()
+        if missing:
+            raise missing
         config = self._load("config")
         self.family = family_of(getattr(config, "model_type", ""))
         self.processor = self._load("processor")
@@ -135,17 +215,18 @@ class LocalEngine:
         from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
         name = self.options.model
+        source = self._source
         trc = self.options.trust_remote_code
         try:
             if what == "config":
-                return AutoConfig.from_pretrained(name, trust_remote_code=trc)
+                return AutoConfig.from_pretrained(source, trust_remote_code=trc)
             if what == "processor":
-                return AutoProcessor.from_pretrained(name, trust_remote_code=trc)
+                return AutoProcessor.from_pretrained(source, trust_remote_code=trc)
             kwargs = {"dtype": self.dtype, "trust_remote_code": trc, "attn_implementation": self.options.attn,
                       **self._device_map()}
             if self.options.quant != "none":
                 kwargs["quantization_config"] = self._quantization_config()
-            return AutoModelForImageTextToText.from_pretrained(name, **kwargs)
+            return AutoModelForImageTextToText.from_pretrained(source, **kwargs)
         except (UsageError, EngineError):
             raise
         except OSError as e:

@@ -55,7 +55,7 @@ class TextLayerAnswer:
             fields["text"] = words.text
             return fields
         if self.content == "lines":  # ocr --boxes: each line with its box, as the model's lines are
-            lines = [{"text": text, "box": [round(v, 2) for v in box], "box_px": None} for box, text in words.lines]
+            lines = [{"text": text, "box": [round(v, 2) for v in box], "box_px": None} for box, text in words.reading]
             fields.update(text=words.text, lines=lines, warnings=[])
             return fields
         try:

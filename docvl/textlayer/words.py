@@ -6,7 +6,8 @@ over scans are made of, and a reader never sees it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 # Span char_flags bits (MuPDF's FZ_STEXT_FILLED, _STROKED, _CLIPPED).
 _FILLED, _STROKED, _CLIPPED = 16, 32, 64
@@ -44,10 +45,19 @@ class PageWords:
     words: list[Word]  # visible words, displayed coordinates, in the PDF's order
     lines: list[tuple[list[float], str]]  # visible text lines: (box, text), in the PDF's order
     spans: list[dict]  # every span (text, font, visible, box), invisible ones included
+    skew: list[tuple[list[float], str]] = field(default_factory=list)  # lines not left to right, PDF order
+
+    @cached_property
+    def reading(self) -> list[tuple[list[float], str]]:
+        """The printed lines (box, text) in visual reading order (textlayer.order), then the lines that
+        do not read left to right (rotated, vertical) in the PDF's order."""
+        from .order import reading_lines
+
+        return reading_lines([w for w in self.words if w.horizontal]) + self.skew
 
     @property
     def text(self) -> str:
-        return "\n".join(text for _, text in self.lines)
+        return "\n".join(text for _, text in self.reading)
 
 
 def read_words(page) -> PageWords:
@@ -66,7 +76,7 @@ def read_words(page) -> PageWords:
 
     # Without image blocks: they would decode every picture on the page (a 50,000 px scan is gigabytes).
     data = page.get_text("rawdict", flags=pymupdf.TEXTFLAGS_RAWDICT & ~pymupdf.TEXT_PRESERVE_IMAGES)
-    spans, lines, words = [], [], []
+    spans, lines, words, skew = [], [], [], []
     for block in data.get("blocks", []):
         for line in block.get("lines", []):
             d = pymupdf.Point(line["dir"]) * rotation
@@ -101,4 +111,6 @@ def read_words(page) -> PageWords:
             text = "".join(parts).strip()
             if text:
                 lines.append((shown(line["bbox"]), text))
-    return PageWords(words, lines, spans)
+                if not horizontal:
+                    skew.append(lines[-1])
+    return PageWords(words, lines, spans, skew)

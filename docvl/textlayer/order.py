@@ -1,0 +1,155 @@
+"""A page's words in visual reading order: one printed line a line, columns one after the other.
+
+The order in which a PDF draws its text is the order of its producer's program, not the reader's: a
+header's right part may come first, one printed line may be drawn as many pieces, a table cell by cell.
+So the text layer's text is rebuilt from the words' boxes:
+
+- a printed line is the words that overlap vertically (tables.group_lines), left to right, one space
+  between words, none between pieces that touch (a word drawn in parts);
+- a page in columns is read column by column. A column gap is a vertical band of white that no line
+  crosses over a run of lines, with the column to its right starting at one x. A table has such bands
+  too, between its cells, and must still be read row by row: what tells them apart is the text beside
+  the band. Columns hold prose, lines of several words that fill their column to its edge; table cells
+  and form labels are short, or do not fill theirs.
+"""
+
+from __future__ import annotations
+
+from statistics import median
+
+from .tables import Line, group_lines
+from .words import Word
+
+# A gap this many line heights wide or more is white between columns or cells, not a space.
+GAP = 0.8
+# Pieces closer than this many line heights are one word drawn in parts: joined without a space.
+TOUCH = 0.12
+# A column: at least this many lines on each side of its gap in the run...
+COLUMN_LINES = 3
+# ...with at least this many words a line (median)...
+COLUMN_WORDS = 3
+# ...this share of them without a gap between cells...
+PROSE_SHARE = 0.8
+# ...and most of them (this share) reaching this far across their column.
+FILL_SHARE = 0.6
+FILL = 0.7
+# Left edges of lines within this many points are one alignment.
+ALIGN = 2.0
+
+
+def reading_lines(words: list[Word]) -> list[tuple[list[float], str]]:
+    """(box, text) of each printed line of horizontal `words`, in reading order."""
+    if not words:
+        return []
+    out: list[tuple[list[float], str]] = []
+    _read(words, out, depth=0)
+    return out
+
+
+def _read(words: list[Word], out: list, depth: int) -> None:
+    lines = group_lines(words)
+    split = _column_split(lines) if depth < 16 else None
+    if split is None:
+        out.extend(_line(line) for line in lines)
+        return
+    start, end, edge, gap = split
+    left = [w for line in lines[start:end] for w in line.words if w.x1 <= edge - gap]
+    right = [w for line in lines[start:end] for w in line.words if w.x0 >= edge - ALIGN]
+    if start:
+        _read([w for line in lines[:start] for w in line.words], out, depth + 1)
+    _read(left, out, depth + 1)
+    _read(right, out, depth + 1)
+    if end < len(lines):
+        _read([w for line in lines[end:] for w in line.words], out, depth + 1)
+
+
+def _line(line: Line) -> tuple[list[float], str]:
+    words = sorted(line.words, key=lambda w: w.x0)
+    touch = TOUCH * line.height
+    parts = [words[0].text]
+    for before, w in zip(words, words[1:]):
+        parts.append(w.text if w.x0 - before.x1 < touch else " " + w.text)
+    box = [min(w.x0 for w in words), line.y0, max(w.x1 for w in words), line.y1]
+    return box, "".join(parts)
+
+
+def _column_split(lines: list[Line]) -> tuple[int, int, float, float] | None:
+    """(first line, end line, x where the right column starts, gap) of the topmost run of lines that a
+    column gap divides, or None when the lines read straight across."""
+    if len(lines) < 2 * COLUMN_LINES:
+        return None
+    gap = GAP * median(line.height for line in lines)
+    best = None
+    for edge in _aligned_starts(lines, gap):
+        for start, end in _runs(lines, edge, gap):
+            if (best is None or start < best[0]) and _columns(lines[start:end], edge, gap):
+                best = (start, end, edge, gap)
+                break  # later runs of this edge start lower
+    return best
+
+
+def _aligned_starts(lines: list[Line], gap: float) -> list[float]:
+    """x where at least COLUMN_LINES lines have a piece start after white (in the line, or from the
+    left margin: a column's lines need not share baselines with its neighbour's): candidate column starts."""
+    margin = min(w.x0 for line in lines for w in line.words)
+    starts = []
+    for line in lines:
+        words = sorted(line.words, key=lambda w: w.x0)
+        starts += [w.x0 for before, w in zip(words, words[1:]) if w.x0 - before.x1 >= gap]
+        if words[0].x0 - margin >= gap:
+            starts.append(words[0].x0)
+    starts.sort()
+    edges, group = [], []
+    for x in starts:
+        if group and x - group[0] > ALIGN:
+            if len(group) >= COLUMN_LINES:
+                edges.append(group[0])
+            group = []
+        group.append(x)
+    if len(group) >= COLUMN_LINES:
+        edges.append(group[0])
+    return edges
+
+
+def _runs(lines: list[Line], edge: float, gap: float) -> list[tuple[int, int]]:
+    """Runs [start, end) of consecutive lines that no word crosses at `edge` (white from edge - gap)."""
+    runs, start = [], None
+    for i, line in enumerate(lines):
+        crossed = any(w.x0 < edge - ALIGN and w.x1 > edge - gap for w in line.words)
+        if crossed:
+            if start is not None and i - start >= COLUMN_LINES:
+                runs.append((start, i))
+            start = None
+        elif start is None:
+            start = i
+    if start is not None and len(lines) - start >= COLUMN_LINES:
+        runs.append((start, len(lines)))
+    return runs
+
+
+def _columns(lines: list[Line], edge: float, gap: float) -> bool:
+    """Whether the text on both sides of the gap at `edge` is prose in columns, not table cells."""
+    left = [[w for w in line.words if w.x1 <= edge - gap] for line in lines]
+    right = [[w for w in line.words if w.x0 >= edge - ALIGN] for line in lines]
+    return _prose([ws for ws in left if ws], gap) and _prose([ws for ws in right if ws], gap)
+
+
+def _prose(lines: list[list[Word]], gap: float) -> bool:
+    """Lines of prose: several words a line, spaced as words are (a table row's cells are further
+    apart), most of them reaching across to the column's far edge."""
+    if len(lines) < COLUMN_LINES:
+        return False
+    if median(len(ws) for ws in lines) < COLUMN_WORDS:
+        return False
+    spaced = sum(all(b.x0 - a.x1 < gap for a, b in zip(ws, ws[1:])) for ws in map(_by_x, lines))
+    if spaced < PROSE_SHARE * len(lines):
+        return False
+    x0 = min(w.x0 for ws in lines for w in ws)
+    x1 = max(w.x1 for ws in lines for w in ws)
+    width = max(x1 - x0, 1.0)
+    full = sum((max(w.x1 for w in ws) - x0) / width >= FILL for ws in lines)
+    return full >= FILL_SHARE * len(lines)
+
+
+def _by_x(words: list[Word]) -> list[Word]:
+    return sorted(words, key=lambda w: w.x0)
