@@ -79,4 +79,4 @@ def test_a_device_outside_its_choices_is_a_usage_error(scan):
     r = run_docvl("ocr", scan, "--device", "gpu", timeout=60)
     assert r.code == 2
     [line] = r.stderr.splitlines()
-    assert line.endswith("--device gpu: use auto, cpu, cuda, cuda:N (GPU N) or mps")
+    assert line.endswith("--device gpu: use auto, cpu, cuda, cuda:N, mps")
