@@ -45,7 +45,7 @@ def as_text(record: dict) -> str:
 
 
 # One output file per document under --out-dir, named by the input and this suffix.
-SUFFIXES = {"json": ".json", "jsonl": ".jsonl", "text": ".txt"}
+SUFFIXES = {"json": ".json", "jsonl": ".jsonl", "text": ".txt", "pdf": ".pdf", "hocr": ".hocr", "alto": ".alto.xml"}
 
 
 def atomic_write(path: str | Path, text: str | bytes, tmp_dir: str | Path | None = None) -> None:
