@@ -211,7 +211,7 @@ def _frame_bytes(img, count: int, file: str) -> bytes:
     if frame.mode not in ("1", "L", "LA", "RGB", "RGBA", "P"):
         frame = frame.convert("RGBA" if frame.has_transparency_data else "RGB")
     buf = io.BytesIO()
-    frame.save(buf, format="PNG", optimize=True)
+    frame.save(buf, format="PNG")
     return buf.getvalue()
 
 
@@ -337,12 +337,12 @@ def _text_ops(page, lines: list[dict], name: str, cids: dict[str, int]) -> bytes
         m = pymupdf.Matrix(height, 0, 0, -height, x0, y0 + ASCENT * height) * to_pdf
         scale = 100.0 * (x1 - x0) / width
         codes = "".join(f"{cids[text[i]]:04X}" for i in visual_order(text))  # drawn as seen
-        out.append(f"{scale:.4f} Tz {_num(m.a)} {_num(m.b)} {_num(m.c)} {_num(m.d)} {_num(m.e)} {_num(m.f)} Tm "
+        out.append(f"{_num(scale)} Tz {_num(m.a)} {_num(m.b)} {_num(m.c)} {_num(m.d)} {_num(m.e)} {_num(m.f)} Tm "
                    f"<{codes}> Tj\n")
     out.append("ET\n")
     return "".join(out).encode("ascii")
 
 
 def _num(v: float) -> str:
-    text = f"{v:.4f}".rstrip("0").rstrip(".")
+    text = f"{v:.2f}".rstrip("0").rstrip(".")  # a hundredth of a point
     return "0" if text in ("-0", "") else text
