@@ -1,8 +1,8 @@
 """hOCR 1.2 and ALTO v4 from an `ocr --boxes` document record: one file per document, a page element
-per page. Coordinates come from the record (nothing is measured again): pixels of the page image the
-model saw (`box_px`, the page's `width_px` x `height_px` at its `dpi`); pages answered from a PDF's
-text layer have no image, so their unit is the point (72 per inch). Words are the lines' words placed
-by docvl.layout.split_words, as the searchable PDF places them.
+per page. Coordinates come from the record's boxes in points (nothing is measured again), in pixels of
+the page at one resolution: a scan's own (`scan_dpi`: the pixels of the scanned image), else the one
+docvl rendered the page at (`dpi`), else 72 (pages answered from a PDF's text layer). Words are the
+lines' words placed by docvl.layout.split_words, as the searchable PDF places them.
 """
 
 from __future__ import annotations
@@ -15,20 +15,15 @@ from .layout import page_lines, split_words
 
 
 def _page_frame(page: dict, image_dpi: float | None = None) -> tuple[float, float, float, float]:
-    """(width, height, resolution in dpi, pixels per point) of a page's coordinate frame: the image the
-    model saw, or (image_dpi) the page at that resolution."""
-    if image_dpi:
-        per_pt = image_dpi / 72.0
-        return page["width_pt"] * per_pt, page["height_pt"] * per_pt, image_dpi, per_pt
-    if page.get("width_px") and page.get("dpi"):
-        per_pt = page["width_px"] / page["width_pt"]
-        return page["width_px"], page["height_px"], page["dpi"], per_pt
-    return page.get("width_pt") or 0, page.get("height_pt") or 0, 72.0, 1.0
+    """(width, height, resolution in dpi, pixels per point) of a page's coordinate frame: the page at
+    `image_dpi`, else at its scan's own resolution, else at the resolution docvl rendered it, else 72
+    (a text-layer page). One resolution for both axes, as hOCR's scan_res and ALTO's pixels mean."""
+    dpi = image_dpi or page.get("scan_dpi") or page.get("dpi") or 72.0
+    per_pt = dpi / 72.0
+    return (page.get("width_pt") or 0) * per_pt, (page.get("height_pt") or 0) * per_pt, dpi, per_pt
 
 
-def _line_box(line: dict, per_pt: float, image_dpi: float | None = None) -> list[float]:
-    if line.get("box_px") and per_pt != 1.0 and not image_dpi:
-        return list(line["box_px"])
+def _line_box(line: dict, per_pt: float) -> list[float]:
     return [v * per_pt for v in line["box"]]
 
 
@@ -68,7 +63,7 @@ def to_hocr(record: dict, image_dpi: float | None = None) -> str:
         if lines:
             out.append(f"<div class='ocr_carea' id='block_{n}_1'>\n<p class='ocr_par' id='par_{n}_1'>\n")
         for i, line in enumerate(lines, 1):
-            box = _line_box(line, per_pt, image_dpi)
+            box = _line_box(line, per_pt)
             out.append(f"<span class='ocr_line' id='line_{n}_{i}' title='bbox {_int_box(box)}'>")
             for j, (word, wbox) in enumerate(_words(line, box), 1):
                 conf = _conf(line)
