@@ -1,5 +1,7 @@
 """Searchable PDFs, hOCR and ALTO through the CLI, on a model answer of four known lines (Latin,
-Korean, Arabic, Chinese/Japanese) with known boxes (tests/searchable_answer.py).
+Korean, Arabic, Chinese/Japanese) with known boxes (tests/searchable_answer.py): from a loopback
+server through docvl's server engine (fast), and from a tiny checkpoint trained to give that answer
+through the local engine (the mixed PDF and the OCRmyPDF plugin).
 
 Every answered word must be found by PyMuPDF's text extraction of the output within 2 pt of where
 docvl placed it, each line's text must come back exactly, every page must render pixel for pixel as
@@ -32,6 +34,19 @@ def reading_model():
     server = FaultServer(lambda n: completion(ANSWER))
     yield server.url
     server.close()
+
+
+@pytest.fixture(scope="session")
+def trained_model():
+    """A tiny Qwen2-VL trained to give ANSWER (tests/answermodel.py): the local engine's path, and the
+    Korean and Arabic lines through the real tokenizer."""
+    from answermodel import build_answering_checkpoint
+
+    return build_answering_checkpoint("searchable", ANSWER)
+
+
+def local_opts(model):
+    return ("--model", model, "--min-pixels", MIN, "--max-pixels", MAX, "--max-new-tokens", 160, "--workers", 1)
 
 
 def opts(url):
@@ -106,13 +121,16 @@ def test_scan_becomes_searchable(run_cli, reading_model, tmp_path, kind):
     assert out.stat().st_size - src.stat().st_size < 8000
 
 
-def test_mixed_pdf_born_digital_page_left_as_it_was(run_cli, reading_model, tmp_path):
+@pytest.mark.parametrize("engine", ["server", "local"])
+def test_mixed_pdf_born_digital_page_left_as_it_was(run_cli, request, tmp_path, engine):
     src = tmp_path / "mixed.pdf"
     doc = pymupdf.open(text_pdf(tmp_path / "text.pdf", pages=1))
     doc.insert_pdf(pymupdf.open(scan_pdf(tmp_path / "scan.pdf", dpi=100)))
     doc.save(src)
     out = tmp_path / "out.pdf"
-    code, _, err = run_cli("ocr", src, "--format", "pdf", "-o", out, *opts(reading_model))
+    args = opts(request.getfixturevalue("reading_model")) if engine == "server" else \
+        local_opts(request.getfixturevalue("trained_model"))
+    code, _, err = run_cli("ocr", src, "--format", "pdf", "-o", out, *args)
     assert code == 0, err
     before, after = pymupdf.open(src), pymupdf.open(out)
     assert_same_pages(before, after)
@@ -222,7 +240,7 @@ def test_usage_errors(run_cli, tmp_path):
     assert code == 2 and "--out-dir" in err
 
 
-def test_ocrmypdf_plugin_runs_docvl_as_its_ocr_engine(reading_model, tmp_path):
+def test_ocrmypdf_plugin_runs_docvl_as_its_ocr_engine(trained_model, tmp_path):
     """The real `ocrmypdf` program with `--plugin docvl.ocrmypdf`: no Tesseract and no Ghostscript
     needed (--rasterizer pypdfium, --output-type pdf: no PDF/A)."""
     import os
@@ -240,7 +258,7 @@ def test_ocrmypdf_plugin_runs_docvl_as_its_ocr_engine(reading_model, tmp_path):
     args = [ocrmypdf] if ocrmypdf else [sys.executable, "-m", "ocrmypdf"]
     result = subprocess.run(
         [*args, "--plugin", "docvl.ocrmypdf", "--jobs", "1", "--output-type", "pdf", "--rasterizer", "pypdfium",
-         "-O", "0", "--docvl-base-url", reading_model, "--docvl-min-pixels", str(MIN), "--docvl-max-pixels",
+         "-O", "0", "--docvl-model", str(trained_model), "--docvl-min-pixels", str(MIN), "--docvl-max-pixels",
          str(MAX), "--docvl-max-new-tokens", "160", str(src), str(out)],
         env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
