@@ -34,8 +34,9 @@ def ocr(
 
     if fmt not in ("json", "jsonl", "text", *FORMATS):
         raise UsageError(f"--format {fmt}: use json, jsonl, text, pdf, hocr or alto")
-    sink = DocumentSink(fmt, output)
-    if fmt in FORMATS:
+    if fmt not in FORMATS:
+        sink = DocumentSink(fmt, output)
+    else:
         boxes = True  # the text layer and hOCR/ALTO are made of the lines' boxes
         if not config.out_dir:
             if fmt == "pdf" and output is None:
