@@ -168,13 +168,13 @@ def _without_invisible(pikepdf, stream) -> bytes:
 
 def text_only_pdf(record: dict) -> bytes:
     """Blank pages of the record's page sizes carrying only the text layer (OCRmyPDF grafts such a
-    PDF onto its page)."""
+    PDF onto its page; its sandwich renderer takes the font named /F1)."""
     pymupdf = load_pymupdf()
     doc = pymupdf.open()
     for page in record.get("pages", []):
         doc.new_page(width=page["width_pt"], height=page["height_pt"])
     numbers = {p["page"]: i + 1 for i, p in enumerate(record.get("pages", []))}
-    _add_text_layer(doc, {numbers[n]: lines for n, lines in layered_pages(record).items()})
+    _add_text_layer(doc, {numbers[n]: lines for n, lines in layered_pages(record).items()}, resource="F1")
     return doc.tobytes(garbage=1, deflate=True)
 
 
@@ -217,7 +217,7 @@ def _frame_bytes(img, count: int, file: str) -> bytes:
 
 # -- the text layer --------------------------------------------------------------------------------
 
-def _add_text_layer(doc, pages: dict[int, list[dict]]) -> None:
+def _add_text_layer(doc, pages: dict[int, list[dict]], resource: str = RESOURCE) -> None:
     if not pages:
         return
     chars = sorted({ch for lines in pages.values() for line in lines for ch in line["text"]})
@@ -225,7 +225,7 @@ def _add_text_layer(doc, pages: dict[int, list[dict]]) -> None:
     font = _add_font(doc, chars)
     for number, lines in sorted(pages.items()):
         page = doc[number - 1]
-        name = _add_font_resource(doc, page, font)
+        name = _add_font_resource(doc, page, font, resource)
         _append_content(doc, page, _text_ops(page, lines, name, cids))
 
 
@@ -282,7 +282,7 @@ def _resolve(doc, xref: int, key: str) -> tuple[str, str]:
     return "null", "null"
 
 
-def _add_font_resource(doc, page, font: int) -> str:
+def _add_font_resource(doc, page, font: int, resource: str = RESOURCE) -> str:
     """Put the font into the page's /Resources /Font under a name not taken there; the name."""
     if doc.xref_get_key(page.xref, "Resources")[0] == "null":
         # Inherited (or none): the page gets its own copy of the reference or dictionary.
@@ -298,10 +298,10 @@ def _add_font_resource(doc, page, font: int) -> str:
         doc.update_object(fonts, value if kind == "dict" else "<< >>")
         doc.xref_set_key(res, prefix + "Font", f"{fonts} 0 R")
     taken = set(doc.xref_get_keys(fonts))
-    name, n = RESOURCE, 1
+    name, n = resource, 1
     while name in taken and doc.xref_get_key(fonts, name)[1] != f"{font} 0 R":
         n += 1
-        name = f"{RESOURCE}{n}"
+        name = f"{resource}{n}"
     doc.xref_set_key(fonts, name, f"{font} 0 R")
     return name
 
@@ -310,6 +310,12 @@ def _append_content(doc, page, ops: bytes) -> None:
     """Wrap the page's contents in q ... Q (whatever state they leave behind stays inside) and
     draw `ops` after them."""
     contents = page.get_contents()
+    if not contents:  # a blank page: one stream (OCRmyPDF's sandwich grafting reads a single one)
+        only = doc.get_new_xref()
+        doc.update_object(only, "<< >>")
+        doc.update_stream(only, ops, new=True)
+        doc.xref_set_key(page.xref, "Contents", f"{only} 0 R")
+        return
     first = doc.get_new_xref()
     doc.update_object(first, "<< >>")
     doc.update_stream(first, b"q\n", new=True)

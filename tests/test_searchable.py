@@ -240,9 +240,12 @@ def test_usage_errors(run_cli, tmp_path):
     assert code == 2 and "--out-dir" in err
 
 
-def test_ocrmypdf_plugin_runs_docvl_as_its_ocr_engine(trained_model, tmp_path):
+@pytest.mark.parametrize("renderer", ["hocr", "sandwich"])
+def test_ocrmypdf_plugin_runs_docvl_as_its_ocr_engine(request, tmp_path, renderer):
     """The real `ocrmypdf` program with `--plugin docvl.ocrmypdf`: no Tesseract and no Ghostscript
-    needed (--rasterizer pypdfium, --output-type pdf: no PDF/A)."""
+    needed (--rasterizer pypdfium, --output-type pdf: no PDF/A). Its default renderer reads docvl's
+    hOCR (here from the trained checkpoint, loaded by the plugin); `--pdf-renderer sandwich` grafts
+    docvl's own text-only PDF (here from the server)."""
     import os
     import shutil
     import subprocess
@@ -256,9 +259,13 @@ def test_ocrmypdf_plugin_runs_docvl_as_its_ocr_engine(trained_model, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
     ocrmypdf = shutil.which("ocrmypdf", path=os.path.dirname(sys.executable)) or shutil.which("ocrmypdf")
     args = [ocrmypdf] if ocrmypdf else [sys.executable, "-m", "ocrmypdf"]
+    if renderer == "hocr":
+        engine = ["--docvl-model", str(request.getfixturevalue("trained_model"))]
+    else:
+        engine = ["--docvl-base-url", request.getfixturevalue("reading_model"), "--pdf-renderer", "sandwich"]
     result = subprocess.run(
         [*args, "--plugin", "docvl.ocrmypdf", "--jobs", "1", "--output-type", "pdf", "--rasterizer", "pypdfium",
-         "-O", "0", "--docvl-model", str(trained_model), "--docvl-min-pixels", str(MIN), "--docvl-max-pixels",
+         "-O", "0", *engine, "--docvl-min-pixels", str(MIN), "--docvl-max-pixels",
          str(MAX), "--docvl-max-new-tokens", "160", str(src), str(out)],
         env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -270,6 +277,8 @@ def test_ocrmypdf_plugin_runs_docvl_as_its_ocr_engine(trained_model, tmp_path):
     text = after[0].get_text()
     for line in TEXTS[1:]:
         assert all(part in text for part in line.split()), (line, text)
+    if renderer == "sandwich":  # docvl's own layer: every word and script as in docvl's PDFs
+        assert_words_placed(after[0])
 
 
 def test_alto_valid_against_the_alto_v4_schema(run_cli, reading_model, tmp_path):
