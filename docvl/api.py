@@ -85,6 +85,25 @@ class Document:
 
         return [to_dataframe(t, raw_cells) for t in self.tables]
 
+    def save(self, path: str | os.PathLike, format: str = "pdf", source: str | os.PathLike | None = None,
+             password: str | None = None) -> None:
+        """Write an `ocr(..., boxes=True)` result as a searchable PDF (the source file with an invisible text
+        layer; `source` defaults to the path it was read from), hOCR or ALTO."""
+        from .ocr_output import FORMATS, OcrFileSink
+        from .output import atomic_write
+
+        if format not in FORMATS:
+            raise UsageError(f"format {format!r}: use {', '.join(FORMATS)}")
+        if self._record["task"] != "ocr" or not self._record.get("options", {}).get("boxes"):
+            raise UsageError("save() writes OCR lines with their boxes: run docvl.ocr(..., boxes=True)")
+        sink = OcrFileSink(format, os.fspath(path))
+        if format == "pdf":
+            where = os.fspath(source) if source is not None else self.path
+            if not os.path.isfile(where):
+                raise UsageError(f"{where}: not a file; give the document it was read from as source=")
+            sink.finish(self._record, where, password)
+        atomic_write(path, sink.render([self._record]))
+
     def __repr__(self) -> str:
         return f"<docvl.Document {self.path!r} {self._record['task']} {self.status}, {len(self.pages)} pages>"
 
@@ -166,13 +185,25 @@ def run(task: str, inputs: Iterable[str | os.PathLike], *, out_dir: str | os.Pat
         format: str = "json", engine: Engine | None = None, **options) -> Iterator[Document]:
     """A batch: `task` ("ocr", "extract-tables", "ground", "extract") over files and folders, yielding
     each document as it finishes, failed ones too (a bad file never stops the batch). With `out_dir`
-    each is also written there and the batch resumes as the CLI's --out-dir does. Task options
-    (lang, query, fields, ...) and the CLI's options are keyword arguments."""
-    job_task = _task(task, {k: options.pop(k) for k in list(options) if k in _TASK_OPTIONS}, options)
+    each is also written there and the batch resumes as the CLI's --out-dir does; `format` is json, jsonl
+    or text, for "ocr" also pdf (searchable), hocr or alto. Task options (lang, query, fields, ...) and
+    the CLI's options are keyword arguments."""
+    from .ocr_output import FORMATS, OcrFileSink
+
+    task_options = {k: options.pop(k) for k in list(options) if k in _TASK_OPTIONS}
+    if format in FORMATS:
+        if task != "ocr":
+            raise UsageError(f"format {format!r} is for task \"ocr\"")
+        task_options["boxes"] = True  # a text layer, hOCR and ALTO are made of the lines' boxes
+    job_task = _task(task, task_options, options)
     config = _config(engine, {**options, "out_dir": None if out_dir is None else os.fspath(out_dir)})
     if format not in SUFFIXES:
         raise UsageError(f"format {format!r}: use {', '.join(SUFFIXES)}")
-    sink = DocumentSink(format, None)
+    if format in FORMATS:
+        sink = OcrFileSink(format, None, replace=task_options.get("text_layer") == "off")
+        job_task.finish = sink.finish if out_dir is not None else None
+    else:
+        sink = DocumentSink(format, None)
     job = Job(job_task, config, fmt=format, render=lambda r: sink.render([r]), backend=_backend(engine))
     args = [os.fspath(p) for p in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
     for done in job.documents(args):

@@ -46,7 +46,7 @@ def as_text(record: dict) -> str:
 
 
 # One output file per document under --out-dir, named by the input and this suffix.
-SUFFIXES = {"json": ".json", "jsonl": ".jsonl", "text": ".txt"}
+SUFFIXES = {"json": ".json", "jsonl": ".jsonl", "text": ".txt", "pdf": ".pdf", "hocr": ".hocr", "alto": ".alto.xml"}
 
 
 @functools.cache

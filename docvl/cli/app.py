@@ -2,6 +2,7 @@
 model, so `docvl --help` and `docvl info` start fast."""
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,24 +18,38 @@ from .common import DEFAULT_PAGE_TIMEOUT, MaxPixels, MinPixels, Pages, PageTimeo
 def ocr(
     files: Files,
     lang: Annotated[str | None, typer.Option("--lang", help="Language code of the text, e.g. ko, ja, de.")] = None,
-    fmt: Annotated[str, typer.Option("--format", metavar="json|jsonl|text", help=(
+    fmt: Annotated[str, typer.Option("--format", metavar="json|jsonl|text|pdf|hocr|alto", help=(
         "JSON, JSONL (a document a line) or text: the pages' text, a form feed between pages and a "
-        "form-feed line between documents; a document that failed has no text (its error is on stderr)."))] = "json",
+        "form-feed line between documents (a document that failed has no text; its error is on stderr). "
+        "With line boxes: pdf (the input with an invisible text layer), hocr or alto."))] = "json",
     output: Output = None,
     boxes: Annotated[bool, typer.Option("--boxes", help="Each line of text with its box in page coordinates.")] = False,
     text_layer: TextLayer = "auto",
     *,
     config: Config,
 ) -> None:
-    """OCR: the text of every page, as JSON (default), JSONL or plain text."""
+    """OCR: the text of every page, as JSON (default), JSONL, plain text, a searchable PDF, hOCR or ALTO."""
     from ..output import DocumentSink
+    from ..ocr_output import FORMATS, OcrFileSink
     from ..tasks.ocr import ocr_task
     from ..textlayer.answer import with_text_layer
 
-    if fmt not in ("json", "jsonl", "text"):
-        raise UsageError(f"--format {fmt}: use json, jsonl or text")
+    if fmt not in ("json", "jsonl", "text", *FORMATS):
+        raise UsageError(f"--format {fmt}: use json, jsonl, text, pdf, hocr or alto")
+    if fmt not in FORMATS:
+        sink = DocumentSink(fmt, output)
+    else:
+        boxes = True  # the text layer and hOCR/ALTO are made of the lines' boxes
+        if not config.out_dir:
+            if fmt == "pdf" and output is None:
+                raise UsageError("--format pdf writes a PDF file; give it with -o FILE.pdf (or -o - for stdout)")
+            if len(files) > 1 or any(f.startswith("@") or Path(f).is_dir() for f in files):
+                raise UsageError(f"--format {fmt} writes one document per file; for several inputs use --out-dir")
+        sink = OcrFileSink(fmt, output, replace=text_layer == "off")
     task = with_text_layer(ocr_task(lang, config.prompt_file, boxes), "lines" if boxes else "text", text_layer)
-    run_task(task, files, DocumentSink(fmt, output), config)
+    if fmt in FORMATS:
+        task.finish = sink.finish
+    run_task(task, files, sink, config)
 
 
 @command
