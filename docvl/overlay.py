@@ -57,11 +57,11 @@ class Overlays:
         self.boxed_pages = 0
 
     def write(self, record: dict, location: str, password: str | None) -> None:
-        stem = self.namer.name(record["source"]["path"])
         pages = [p for p in record.get("pages", []) if p.get("boxes") and p.get("width_px")]
         self.boxed_pages += len(pages)
         if not pages:
             return
+        stem = self.namer.name(record["source"]["path"])
         try:
             doc = open_document(location, password)
         except DocvlError as e:
