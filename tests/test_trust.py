@@ -147,7 +147,8 @@ def test_min_confidence_marks_review_and_the_summary_counts_it(run_cli, server, 
 def test_a_server_that_refuses_logprobs_gives_null_confidence(run_cli, server, tmp_path):
     # The first request (with logprobs) is refused; asked again without them, the page is answered, and
     # later pages are asked without them.
-    srv = server(lambda n: ("status", 400) if n == 0 else with_logprobs("fine", None))
+    refusal = ("status", 422, None, "Unexpected fields in the request: {'logprobs'}")
+    srv = server(lambda n: refusal if n == 0 else with_logprobs("fine", None))
     a, b = page(tmp_path / "a.png"), page(tmp_path / "b.png", "other")
     code, out, err = run_cli("ocr", a, b, "--base-url", srv.url, *BUDGET, "--retries", 0, "--concurrency", 1,
                              "--batch-size", 1, "--workers", 1)

@@ -289,9 +289,9 @@ class ServerEngine:
                 if attempt < attempts:
                     time.sleep(self._delay(attempt - 1, e.retry_after))
             except Rejected as e:
-                if logprobs:
-                    # Perhaps a server that will not give log-probabilities: asked again without them (the
-                    # page's confidence is null) rather than fail the page; not counted as a try.
+                if logprobs and "logprob" in str(e).lower():
+                    # A server that will not give log-probabilities: asked again without them (the page's
+                    # confidence is null) rather than fail the page; not counted as a try.
                     logprobs = False
                     body = self._body(request, logprobs)
                     continue
