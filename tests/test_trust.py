@@ -179,3 +179,29 @@ def _sheet(draw_text: str | None, noise: bool = False, border: bool = False):
 def test_blank_decision_on_noise_and_borders(noise, border):
     assert is_blank(_sheet(None, noise, border), 100)
     assert not is_blank(_sheet("7", noise, border), 100)  # a page number alone is ink
+
+
+def test_eval_ranks_errors_by_confidence(run_cli, tmp_path):
+    """`docvl eval` reports the CER of the least confident tenth of the scored documents against the rest."""
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    docs = []
+    for i in range(10):
+        (truth / f"doc{i}.txt").write_text("the quick brown fox jumps")
+        wrong = i == 0  # the least confident document is the one read badly
+        page = {"page": 1, "status": "ok", "error": None, "source": "model",
+                "text": "tha qu1ck brawn f0x" if wrong else "the quick brown fox jumps",
+                "confidence": {"mean": 0.4 if wrong else 0.9 + i / 100, "min": 0.1, "tokens": 8}}
+        docs.append({"schema": "docvl/1", "task": "ocr", "source": {"path": f"doc{i}.png", "kind": "image"},
+                     "status": "ok", "error": None, "pages": [page]})
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps(docs))
+    code, out, err = run_cli("eval", run, "--truth", truth, "--json")
+    assert code == 0, err
+    conf = json.loads(out)["runs"][0]["confidence"]
+    assert conf["units"] == 10 and conf["lowest_tenth"]["units"] == 1 and conf["rest"]["units"] == 9
+    assert conf["lowest_tenth"]["cer"] > 0.1 and conf["rest"]["cer"] == 0
+    assert conf["below"]["0.5"]["units"] == 1
+    code, out, err = run_cli("eval", run, "--truth", truth)
+    assert code == 0, err
+    assert "low-conf" in out and "40.0%/0.0%" in out, out
