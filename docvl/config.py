@@ -23,7 +23,7 @@ DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 QUANTS = ("none", "8bit", "4bit")
 ATTENTION = ("sdpa", "eager", "flash_attention_2")
 ENGINES = tuple(BACKENDS)
-BLANK_CHOICES = ("auto", "off")
+BLANK_CHOICES = ("auto", "off")  # --blank and --orientation
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
@@ -63,6 +63,7 @@ class Config:
     # trust
     min_confidence: float | None = None  # pages below this mean token probability: "review": true
     blank: str = "auto"  # auto: pages with no ink are answered empty without the model; off: every page to it
+    orientation: str = "auto"  # auto: scans are turned upright (0/90/180/270) before the model; off: as they are
     # batch jobs
     out_dir: str | None = None
     glob: list[str] | None = None
@@ -111,7 +112,7 @@ class Config:
         """Engine settings that change a page's result: with the task's options, they key resuming."""
         return {"model": self.model, "device": self.device, "dtype": self.dtype, "quant": self.quant,
                 "max_new_tokens": self.max_new_tokens, "engine": self.engine_kind,
-                **({"blank": self.blank} if self.blank != "auto" else {})}
+                **{k: v for k, v in (("blank", self.blank), ("orientation", self.orientation)) if v != "auto"}}
 
     def _check_engine(self) -> None:
         kind = self.engine_kind
@@ -158,6 +159,7 @@ class Config:
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise UsageError("--min-confidence is a token probability between 0 and 1, e.g. 0.8")
         _choice("--blank", self.blank, BLANK_CHOICES)
+        _choice("--orientation", self.orientation, BLANK_CHOICES)
         if self.page_timeout is not None and self.page_timeout < 0:
             raise UsageError("--page-timeout must be 0 (no limit) or more")
 

@@ -167,7 +167,8 @@ def shrink(page: PageImage, budget: Budget) -> PageImage:
     h, w = smart_resize(page.height_px, page.width_px, budget)
     image = page.image.resize((w, h), Image.Resampling.BICUBIC)
     dpi = page.dpi * math.sqrt((w * h) / (page.width_px * page.height_px))
-    return PageImage(page.source, page.page, image, page.width_pt, page.height_pt, page.rotation, dpi, page.scan_dpi)
+    return PageImage(page.source, page.page, image, page.width_pt, page.height_pt, page.rotation, dpi, page.scan_dpi,
+                     page.orientation)
 
 
 def blank_page(task: Task, page: PageImage, seconds: float) -> dict:

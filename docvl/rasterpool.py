@@ -23,6 +23,8 @@ from . import mupdf_extras
 from .budget import Budget
 from .errors import DocvlError, short_reason
 from .blank import is_blank
+from .orientation import detect as detect_orientation
+from .orientation import turn
 from .raster import render_page
 from .sources import Document, open_document
 
@@ -61,7 +63,8 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def _serve(conn, budget: Budget, answer_page, show_stderr: bool, blank_pages: bool = True) -> None:
+def _serve(conn, budget: Budget, answer_page, show_stderr: bool, blank_pages: bool = True,
+           orientation: bool = True) -> None:
     mupdf_extras.leave_out()  # a spawned worker, which no forkserver preloaded
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -77,7 +80,7 @@ def _serve(conn, budget: Budget, answer_page, show_stderr: bool, blank_pages: bo
         if job is None:
             return
         try:
-            reply = _do(job, docs, budget, answer_page, blank_pages)
+            reply = _do(job, docs, budget, answer_page, blank_pages, orientation)
         except DocvlError as e:
             reply = ("error", e.message)
         except Exception as e:
@@ -89,7 +92,8 @@ def _serve(conn, budget: Budget, answer_page, show_stderr: bool, blank_pages: bo
             return
 
 
-def _do(job: Job, docs: OrderedDict, budget: Budget, answer_page, blank_pages: bool = True):
+def _do(job: Job, docs: OrderedDict, budget: Budget, answer_page, blank_pages: bool = True,
+        orientation: bool = True):
     doc = docs.get(job.doc)
     if doc is None:
         src = job.source
@@ -112,6 +116,9 @@ def _do(job: Job, docs: OrderedDict, budget: Budget, answer_page, blank_pages: b
     page = render_page(doc, job.page, budget)
     if blank_pages and is_blank(page.image, page.dpi):
         return ("blank", page, time.perf_counter() - start)
+    if orientation and page.scan_dpi is not None:  # a scan (or an image file): turned upright if need be
+        page.orientation = detect_orientation(page.image)
+        page.image = turn(page.image, page.orientation)
     return ("page", page, time.perf_counter() - start)
 
 
@@ -144,9 +151,9 @@ class RasterPool:
     poll() for replies; a job past `timeout` seconds, or whose worker died, gets an error reply."""
 
     def __init__(self, size: int, budget: Budget, answer_page=None, timeout: float | None = None,
-                 show_stderr: bool = False, blank_pages: bool = True):
+                 show_stderr: bool = False, blank_pages: bool = True, orientation: bool = True):
         self._ctx = _context()
-        self._args = (budget, answer_page, show_stderr, blank_pages)
+        self._args = (budget, answer_page, show_stderr, blank_pages, orientation)
         self.timeout = timeout
         self._workers = [self._start() for _ in range(size)]
 

@@ -57,6 +57,7 @@ class RunOptions:
     show_stderr: bool = False  # let MuPDF's warnings through (--verbose)
     min_confidence: float | None = None  # pages whose mean token probability is below it: "review": true
     blank_pages: bool = True  # pages with no ink are answered empty without the model
+    orientation: bool = True  # scans are turned upright (0/90/180/270) before the model sees them
 
 
 @dataclass
@@ -132,7 +133,8 @@ class Runner:
         the generator (Ctrl-C) waits for the batch in the model, journals it, and stops."""
         if self._pool is None:
             self._pool = RasterPool(self.workers, self.options.budget, self.task.answer_page,
-                                    self.options.page_timeout, self.options.show_stderr, self.options.blank_pages)
+                                    self.options.page_timeout, self.options.show_stderr, self.options.blank_pages,
+                                    self.options.orientation)
         feed = InputFeed(inputs, lambda item: in_shard(item.rel, self.options.shard))
         docs: dict[int, _Doc] = {}
         ready: list[tuple[int, PageImage]] = []  # rendered pages waiting for the model

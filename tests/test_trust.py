@@ -205,3 +205,52 @@ def test_eval_ranks_errors_by_confidence(run_cli, tmp_path):
     code, out, err = run_cli("eval", run, "--truth", truth)
     assert code == 0, err
     assert "low-conf" in out and "40.0%/0.0%" in out, out
+
+
+def test_a_turned_scan_is_read_upright_and_its_boxes_land_on_the_page_as_displayed(run_cli, server, tmp_path):
+    import pymupdf
+
+    from docs import text_pdf
+
+    pdf = text_pdf(tmp_path / "letter.pdf", pages=1)
+    with pymupdf.open(pdf) as doc:
+        pix = doc[0].get_pixmap(dpi=100, colorspace="gray")
+    upright = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+    upright.save(tmp_path / "upright.png", dpi=(100, 100))
+    upright.transpose(Image.Transpose.ROTATE_270).save(tmp_path / "turned.png", dpi=(100, 100))  # 90 clockwise
+    answer = "<|object_ref_start|>Page 1 line 1<|object_ref_end|><|box_start|>(100,200),(500,260)<|box_end|>"
+    srv = server(lambda n: with_logprobs(answer, None))
+    records = {}
+    for name in ("upright", "turned"):
+        code, out, err = run_cli("ocr", "--boxes", tmp_path / f"{name}.png", "--base-url", srv.url)
+        assert code == 0, err
+        [records[name]] = json.loads(out)["pages"]
+    up, turned = records["upright"], records["turned"]
+    assert up["orientation"] == 0 and turned["orientation"] == 270  # turned back 270 clockwise to stand upright
+    assert (turned["width_pt"], turned["height_pt"]) == (up["height_pt"], up["width_pt"])
+    assert turned["visual_tokens"] == up["visual_tokens"]
+    x0, y0, x1, y1 = up["lines"][0]["box"]
+    height = up["height_pt"]  # a point (x, y) of the upright page is at (height - y, x) on the turned one
+    assert turned["lines"][0]["box"] == pytest.approx([height - y1, x0, height - y0, x1], abs=1.0)
+    assert turned["lines"][0]["text"] == "Page 1 line 1"
+    # --orientation off: the page goes as it is, and says nothing about its orientation.
+    code, out, err = run_cli("ocr", tmp_path / "turned.png", "--base-url", srv.url, "--orientation", "off")
+    assert code == 0 and "orientation" not in json.loads(out)["pages"][0], err
+
+
+@pytest.mark.parametrize("angle", [0, 90, 180, 270])
+def test_boxes_on_a_turned_image_map_back_to_the_displayed_page(angle):
+    import numpy as np
+
+    from docvl.orientation import turn
+    from docvl.raster import PageImage
+
+    shown = Image.new("L", (280, 196), 255)  # the page as displayed, 140 x 98 pt at 144 DPI
+    ImageDraw.Draw(shown).rectangle((30, 50, 89, 69), fill=0)  # pixels 30..89 x 50..69
+    image = turn(shown, angle)
+    ys, xs = np.nonzero(np.asarray(image) < 128)
+    on_image = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    page = PageImage("p.png", 1, image, 140.0, 98.0, 0, 144.0, 144.0, angle)
+    assert page.display_px == (280, 196) and page.describe()["width_px"] == 280
+    assert page.to_display(on_image) == [30, 50, 90, 70]
+    assert page.px_to_pt(page.to_display(on_image)) == pytest.approx([15, 25, 45, 35])
