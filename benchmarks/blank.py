@@ -165,9 +165,9 @@ def decide(path: Path, budget: Budget, pages: int | None = None):
     try:
         for n in range(1, (pages or doc.page_count) + 1):
             page = render_page(doc, n, budget)
-            start = time.perf_counter()
+            start = time.thread_time()  # CPU time: the machine may be shared
             blank = is_blank(page.image, page.dpi)
-            yield n, blank, time.perf_counter() - start
+            yield n, blank, time.thread_time() - start
     finally:
         doc.close()
 
@@ -198,8 +198,8 @@ def main(argv=None) -> dict:
         "blank_pages": sum(r["expected_blank"] for r in rows),
         "text_called_blank": len(text_called_blank),
         "blank_sent_to_model": len(wrong) - len(text_called_blank),
-        "ms_per_page_mean": round(1000 * sum(times) / len(times), 2),
-        "ms_per_page_max": round(1000 * max(times), 2),
+        "cpu_ms_per_page_mean": round(1000 * sum(times) / len(times), 2),
+        "cpu_ms_per_page_max": round(1000 * max(times), 2),
     }
     payload = {
         "benchmark": "blank",

@@ -26,6 +26,7 @@ STRIPS = 8  # up/down votes: strips of (width / STRIPS) pixels
 EMPTY = 0.05  # a row (column) with ink below this share of the fullest one counts as empty
 MIN_TILE_INK = 50  # pixels of ink a tile needs to vote
 MIN_LINE_PX = 5  # thinner runs of ink rows are rules or noise, not text lines
+MIN_VOTERS = 3  # tiles with ink a page needs for any turn
 BAND = 0.5  # a line's dense band: its rows with at least this share of its fullest row's ink
 
 
@@ -34,8 +35,10 @@ def detect(image: Image.Image) -> int:
     ink = _ink(image)
     if ink is None:
         return 0
-    axis = _axis_vote(ink)
-    if axis >= 0:  # rows: horizontal lines (ties: as it is)
+    axis, voters = _axis_vote(ink)
+    if voters < MIN_VOTERS:
+        return 0  # a line or two (a label, a title): too little text to tell
+    if axis >= 0:  # horizontal lines (ties: as it is)
         return 0 if _upright_vote(ink) >= 0 else 180
     turned = np.rot90(ink, -1)  # the page turned 90 degrees clockwise
     return 90 if _upright_vote(turned) >= 0 else 270
@@ -74,21 +77,22 @@ def _empty_share(profile: np.ndarray) -> float:
     return float((profile <= max(1, EMPTY * profile.max())).mean())
 
 
-def _axis_vote(ink: np.ndarray) -> int:
-    """Tiles voting for horizontal text lines (+1) or vertical ones (-1)."""
+def _axis_vote(ink: np.ndarray) -> tuple[int, int]:
+    """(votes, voters): tiles with ink voting for horizontal text lines (+1) or vertical ones (-1)."""
     h, w = ink.shape
     size = max(32, max(h, w) // TILES)
     xs = np.arange(0, w, size)
     u8 = ink.view(np.uint8)
     row_sums = np.add.reduceat(u8, xs, axis=1, dtype=np.int32)  # h x tile columns
-    votes = 0
+    votes = voters = 0
     for y in range(0, h, size):
         col_sums = u8[y:y + size].sum(axis=0, dtype=np.int32)
         for j, x in enumerate(xs):
             rows = row_sums[y:y + size, j]
             if rows.sum() >= MIN_TILE_INK:
+                voters += 1
                 votes += int(np.sign(_empty_share(rows) - _empty_share(col_sums[x:x + size])))
-    return votes
+    return votes, voters
 
 
 def _upright_vote(ink: np.ndarray) -> int:

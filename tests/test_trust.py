@@ -60,7 +60,8 @@ def test_token_probabilities_are_the_models_own(run_cli, tiny_model, tmp_path):
     from docvl.tasks.ocr import ocr_task
 
     path = page(tmp_path / "line.png")
-    code, out, err = run_cli("ocr", path, "--model", tiny_model, *BUDGET, "--max-new-tokens", 5)
+    code, out, err = run_cli("ocr", path, "--model", tiny_model, *BUDGET, "--max-new-tokens", 5,
+                             "--orientation", "off")  # the model sees exactly the file's pixels
     assert code == 0, err
     [record] = json.loads(out)["pages"]
     assert record["source"] == "model" and (record["width_px"], record["height_px"]) == (SIZE, SIZE)
