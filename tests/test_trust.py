@@ -23,9 +23,21 @@ def page(path, text: str | None = "Invoice 42"):
     return path
 
 
+def valid(document: dict) -> dict:
+    """`document`, after checking it against the docvl/1 JSON Schema."""
+    from importlib import resources
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((resources.files("docvl.schemas") / "docvl-1.schema.json").read_text())
+    errors = sorted(Draft202012Validator(schema).iter_errors(document), key=str)
+    assert not errors, errors[0]
+    return document
+
+
 def written(out_dir, name: str) -> dict:
     [path] = out_dir.rglob(f"{name}.json")
-    return json.loads(path.read_text())
+    return valid(json.loads(path.read_text()))
 
 
 @pytest.fixture
@@ -121,7 +133,7 @@ def test_looping_answer_is_cut_warned_and_marked_truncated(run_cli, server, tmp_
     srv = server(lambda n: with_logprobs(loop, None, finish="length"))
     code, out, err = run_cli("ocr", page(tmp_path / "p.png"), "--base-url", srv.url, *BUDGET)
     assert code == 0, err
-    [record] = json.loads(out)["pages"]
+    [record] = valid(json.loads(out))["pages"]
     assert record["text"] == "Total 12.00\nThank you for shopping"
     assert record["truncated"] is True and record["confidence"] is None
     assert any("repeats the same" in w for w in record["warnings"])
@@ -225,7 +237,7 @@ def test_a_turned_scan_is_read_upright_and_its_boxes_land_on_the_page_as_display
     for name in ("upright", "turned"):
         code, out, err = run_cli("ocr", "--boxes", tmp_path / f"{name}.png", "--base-url", srv.url)
         assert code == 0, err
-        [records[name]] = json.loads(out)["pages"]
+        [records[name]] = valid(json.loads(out))["pages"]
     up, turned = records["upright"], records["turned"]
     assert up["orientation"] == 0 and turned["orientation"] == 270  # turned back 270 clockwise to stand upright
     assert (turned["width_pt"], turned["height_pt"]) == (up["height_pt"], up["width_pt"])
