@@ -129,10 +129,35 @@ class Inference:
         """What says the answer may not be right: its token probabilities, the token limit."""
         warnings = record.setdefault("warnings", [])
         record["confidence"] = token_confidence(gen.token_logprobs)
+        if record["confidence"] is not None and record.get("lines"):
+            line_confidence(record["lines"], gen.text, gen.token_texts, gen.token_logprobs)
         if gen.finish_reason == "length":
             record["truncated"] = True
             warnings.append(f"the answer reached the token limit ({gen.completion_tokens} tokens, --max-new-tokens) "
                             "and was cut off there; raise --max-new-tokens if the page holds more")
+
+
+def line_confidence(lines: list[dict], text: str, pieces: list[str] | None, logprobs: list[float]) -> None:
+    """Each OCR line's own confidence (ocr --boxes): the mean probability of the tokens that wrote its text,
+    found in order in the model's answer. Left out when the tokens' texts are unknown or do not spell the
+    answer, and null for a line whose text is not found."""
+    if not pieces or len(pieces) != len(logprobs) or "".join(pieces) != text:
+        return
+    ends, total = [], 0
+    for piece in pieces:
+        total += len(piece)
+        ends.append(total)
+    cursor = 0
+    for line in lines:
+        start = text.find(line["text"], cursor) if line["text"] else -1
+        if start < 0:
+            line["confidence"] = None
+            continue
+        stop = start + len(line["text"])
+        cursor = stop
+        # tokens overlapping [start, stop): those ending after start and starting before stop
+        chosen = [lp for lp, end, piece in zip(logprobs, ends, pieces) if end > start and end - len(piece) < stop]
+        line["confidence"] = token_confidence(chosen)
 
 
 REVIEW_WARNING = "low confidence: "

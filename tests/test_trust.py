@@ -267,3 +267,23 @@ def test_boxes_on_a_turned_image_map_back_to_the_displayed_page(angle):
     assert page.display_px == (280, 196) and page.describe()["width_px"] == 280
     assert page.to_display(on_image) == [30, 50, 90, 70]
     assert page.px_to_pt(page.to_display(on_image)) == pytest.approx([15, 25, 45, 35])
+
+
+def test_ocr_lines_record_their_own_confidence(run_cli, server, tmp_path):
+    pieces = [("<|object_ref_start|>", -0.01), ("Total", -0.01), (" 12", -0.01), ("<|object_ref_end|>", -0.01),
+              ("<|box_start|>(100,100),(400,150)<|box_end|>", -0.01), ("\n", -0.01),
+              ("<|object_ref_start|>", -0.01), ("Thank", -2.0), (" you", -2.0), ("<|object_ref_end|>", -0.01),
+              ("<|box_start|>(100,200),(400,250)<|box_end|>", -0.01)]
+    answer = completion("".join(p for p, _ in pieces))
+    answer["choices"][0]["logprobs"] = {"content": [{"token": p, "logprob": v} for p, v in pieces]}
+    srv = server(lambda n: answer)
+    code, out, err = run_cli("ocr", "--boxes", page(tmp_path / "p.png"), "--base-url", srv.url, *BUDGET,
+                             "--orientation", "off")
+    assert code == 0, err
+    [record] = valid(json.loads(out))["pages"]
+    first, second = record["lines"]
+    assert (first["text"], second["text"]) == ("Total 12", "Thank you")
+    assert first["confidence"] == {"mean": pytest.approx(math.exp(-0.01), rel=1e-5),
+                                   "min": pytest.approx(math.exp(-0.01), rel=1e-5), "tokens": 2}
+    assert second["confidence"]["mean"] == pytest.approx(math.exp(-2.0), rel=1e-5)
+    assert record["confidence"]["tokens"] == len(pieces)

@@ -52,6 +52,7 @@ class Generation:
     # The chosen tokens' log-probabilities under the model (natural log), answer tokens only (the stop
     # token left out); None: the engine or server gave none.
     token_logprobs: list[float] | None = None
+    token_texts: list[str] | None = None  # the same tokens' text, when known (per-line confidence)
 
 
 class BatchFailed(DocvlError):

@@ -255,6 +255,7 @@ class LocalEngine:
                 seconds=seconds,
                 finish_reason=finish,
                 token_logprobs=logprobs[row][:end],
+                token_texts=[self.processor.tokenizer.decode([t], skip_special_tokens=False) for t in new[:end]],
             ))
         return results
 

@@ -121,6 +121,7 @@ class Completion:
     completion_tokens: int | None
     finish_reason: str = "stop"  # "length": the answer hit max_tokens
     token_logprobs: list[float] | None = None  # None: the server gave none
+    token_texts: list[str] | None = None
 
 
 def parse_completion(raw: bytes) -> Completion:
@@ -141,8 +142,12 @@ def parse_completion(raw: bytes) -> Completion:
     choice = data["choices"][0]
     finish = "length" if choice.get("finish_reason") == "length" else "stop"
     # A server that reports no usage leaves the counts null rather than a made-up zero.
-    return Completion(text, *(c if isinstance(c, int) else None for c in counts), finish,
-                      choice_logprobs(choice))
+    logprobs = choice_logprobs(choice)
+    texts = None
+    if logprobs is not None:
+        texts = [t.get("token") for t in choice["logprobs"]["content"]]
+        texts = texts if all(isinstance(t, str) for t in texts) else None
+    return Completion(text, *(c if isinstance(c, int) else None for c in counts), finish, logprobs, texts)
 
 
 def choice_logprobs(choice: dict) -> list[float] | None:
@@ -282,7 +287,8 @@ class ServerEngine:
                 if self._ask_logprobs and not logprobs:
                     self._ask_logprobs = False  # refused with them, answered without: ask no more
                 return Generation(c.text, c.prompt_tokens, c.completion_tokens, tokens, time.perf_counter() - start,
-                                  finish_reason=c.finish_reason, token_logprobs=c.token_logprobs)
+                                  finish_reason=c.finish_reason, token_logprobs=c.token_logprobs,
+                                  token_texts=c.token_texts)
             except Retryable as e:
                 reason = f"gave up after {attempts} tries: {e.reason}"
                 attempt += 1
