@@ -204,6 +204,8 @@ class Summary:
     documents: dict = field(default_factory=lambda: dict.fromkeys(("ok", "partial", "failed", "skipped"), 0))
     pages: dict = field(default_factory=lambda: dict.fromkeys(("ok", "failed"), 0))
     failures: list = field(default_factory=list)
+    # ok pages marked as needing a look: no ink (blank), cut at the token limit, low confidence (review)
+    marked: dict = field(default_factory=lambda: dict.fromkeys(("blank", "truncated", "review"), 0))
 
     def add(self, record: dict, skipped: bool = False) -> None:
         status = record["status"]
@@ -213,6 +215,8 @@ class Summary:
         self.documents[status] += 1
         for page in record.get("pages", []):
             self.pages["ok" if page["status"] == "ok" else "failed"] += 1
+            for mark in self.marked:
+                self.marked[mark] += bool(page.get(mark))
         if status != "ok":
             failure = {"path": record["source"]["path"], "status": status, "error": record["error"]}
             bad = [{"page": p["page"], "error": p["error"]} for p in record.get("pages", []) if p["status"] != "ok"]
@@ -242,7 +246,8 @@ class Summary:
             "outcome": outcome,
             "documents": {"total": self.total, **self.documents},
             "pages": {**self.pages, "inferred": stats.get("pages_inferred", 0),
-                      "resumed": stats.get("pages_resumed", 0), "answered": stats.get("pages_answered", 0)},
+                      "resumed": stats.get("pages_resumed", 0), "answered": stats.get("pages_answered", 0),
+                      **self.marked},
             "failures": self.failures,
             "timings": {"seconds": round(seconds, 3),
                         "pages_per_second": round(sum(self.pages.values()) / seconds, 3) if seconds else None,

@@ -23,6 +23,7 @@ DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 QUANTS = ("none", "8bit", "4bit")
 ATTENTION = ("sdpa", "eager", "flash_attention_2")
 ENGINES = tuple(BACKENDS)
+BLANK_CHOICES = ("auto", "off")  # --blank and --orientation
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
@@ -59,6 +60,10 @@ class Config:
     max_batch_tokens: int | None = None
     workers: int | None = None
     page_timeout: float | None = 600.0  # None or 0: no limit
+    # trust
+    min_confidence: float | None = None  # pages below this mean token probability: "review": true
+    blank: str = "auto"  # auto: pages with no ink are answered empty without the model; off: every page to it
+    orientation: str = "auto"  # auto: scans are turned upright (0/90/180/270) before the model; off: as they are
     # batch jobs
     out_dir: str | None = None
     glob: list[str] | None = None
@@ -106,7 +111,8 @@ class Config:
     def result_settings(self) -> dict:
         """Engine settings that change a page's result: with the task's options, they key resuming."""
         return {"model": self.model, "device": self.device, "dtype": self.dtype, "quant": self.quant,
-                "max_new_tokens": self.max_new_tokens, "engine": self.engine_kind}
+                "max_new_tokens": self.max_new_tokens, "engine": self.engine_kind,
+                **{k: v for k, v in (("blank", self.blank), ("orientation", self.orientation)) if v != "auto"}}
 
     def _check_engine(self) -> None:
         kind = self.engine_kind
@@ -150,6 +156,10 @@ class Config:
             raise UsageError("--retries must be 0 or more")
         if self.timeout <= 0:
             raise UsageError("--timeout must be more than 0 seconds")
+        if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
+            raise UsageError("--min-confidence is a token probability between 0 and 1, e.g. 0.8")
+        _choice("--blank", self.blank, BLANK_CHOICES)
+        _choice("--orientation", self.orientation, BLANK_CHOICES)
         if self.page_timeout is not None and self.page_timeout < 0:
             raise UsageError("--page-timeout must be 0 (no limit) or more")
 

@@ -2,7 +2,8 @@
 
 Qwen2-VL and Qwen3-VL write boxes as thousandths of the image's width and height (0..1000); Qwen2.5-VL
 writes pixels of the image it was given, which is docvl's rendered page image (the processor does not
-resize it again). From pixels, PageImage.px_to_pt gives PDF points of the page as displayed: top-left
+resize it again). A scan turned upright for the model (docvl.orientation) is turned back first
+(PageImage.to_display); then PageImage.px_to_pt gives PDF points of the page as displayed: top-left
 origin, rotation applied.
 """
 
@@ -40,8 +41,10 @@ def anchor(box: list[float], page: PageImage, family: str) -> tuple[dict | None,
     warning = None
     if max(abs(a - b) for a, b in zip(clipped, (x0, y0, x1, y1))) > 2:
         warning = f"a box {_show(box)} reaches past the page image; clipped to it"
-    return {"box": [round(v, 2) for v in page.px_to_pt(clipped)],
-            "box_px": [round(v, 1) for v in clipped]}, warning
+    # Boxes are on the image the model saw; a page turned upright for it is turned back.
+    shown = page.to_display(clipped)
+    return {"box": [round(v, 2) for v in page.px_to_pt(shown)],
+            "box_px": [round(v, 1) for v in shown]}, warning
 
 
 def _show(box: list[float]) -> str:

@@ -121,7 +121,70 @@ class Inference:
                 record.update(self.task.parse(gen.text, page, family))
             except Exception as e:  # parsers must not raise; if one does, the page says so
                 record.update(status="failed", error=f"cannot parse the model's answer: {short_reason(e)}")
+        if record["status"] == "ok":
+            self._trust(record, gen)
         return record
+
+    def _trust(self, record: dict, gen) -> None:
+        """What says the answer may not be right: its token probabilities, the token limit."""
+        warnings = record.setdefault("warnings", [])
+        record["confidence"] = token_confidence(gen.token_logprobs)
+        if record["confidence"] is not None and record.get("lines"):
+            line_confidence(record["lines"], gen.text, gen.token_texts, gen.token_logprobs)
+        if gen.finish_reason == "length":
+            record["truncated"] = True
+            warnings.append(f"the answer reached the token limit ({gen.completion_tokens} tokens, --max-new-tokens) "
+                            "and was cut off there; raise --max-new-tokens if the page holds more")
+
+
+def line_confidence(lines: list[dict], text: str, pieces: list[str] | None, logprobs: list[float]) -> None:
+    """Each OCR line's own confidence (ocr --boxes): the mean probability of the tokens that wrote its text,
+    found in order in the model's answer. Left out when the tokens' texts are unknown or do not spell the
+    answer, and null for a line whose text is not found."""
+    if not pieces or len(pieces) != len(logprobs) or "".join(pieces) != text:
+        return
+    ends, total = [], 0
+    for piece in pieces:
+        total += len(piece)
+        ends.append(total)
+    cursor = 0
+    for line in lines:
+        start = text.find(line["text"], cursor) if line["text"] else -1
+        if start < 0:
+            line["confidence"] = None
+            continue
+        stop = start + len(line["text"])
+        cursor = stop
+        # tokens overlapping [start, stop): those ending after start and starting before stop
+        chosen = [lp for lp, end, piece in zip(logprobs, ends, pieces) if end > start and end - len(piece) < stop]
+        line["confidence"] = token_confidence(chosen)
+
+
+REVIEW_WARNING = "low confidence: "
+
+
+def mark_review(record: dict, min_confidence: float | None) -> None:
+    """`"review": true` and a warning on a page whose mean token probability is below `min_confidence`
+    (decided when its document is finished, so that pages resumed from an earlier run are judged alike)."""
+    warnings = record.get("warnings")
+    if record.pop("review", None) and warnings:
+        record["warnings"] = [w for w in warnings if not w.startswith(REVIEW_WARNING)]
+    confidence = record.get("confidence")
+    if min_confidence is None or record.get("status") != "ok" or not confidence or confidence["mean"] >= min_confidence:
+        return
+    record["review"] = True
+    record.setdefault("warnings", []).append(
+        f"{REVIEW_WARNING}the answer's mean token probability {confidence['mean']:.3g} is below "
+        f"--min-confidence {min_confidence:g}; check this page")
+
+
+def token_confidence(logprobs: list[float] | None) -> dict | None:
+    """The mean and the lowest probability of the answer's tokens; None without log-probabilities
+    (a server that gives none) or without answer tokens."""
+    if not logprobs:
+        return None
+    probs = [math.exp(v) for v in logprobs]
+    return {"mean": float(f"{sum(probs) / len(probs):.6g}"), "min": float(f"{min(probs):.6g}"), "tokens": len(probs)}
 
 
 def shrink(page: PageImage, budget: Budget) -> PageImage:
@@ -129,7 +192,19 @@ def shrink(page: PageImage, budget: Budget) -> PageImage:
     h, w = smart_resize(page.height_px, page.width_px, budget)
     image = page.image.resize((w, h), Image.Resampling.BICUBIC)
     dpi = page.dpi * math.sqrt((w * h) / (page.width_px * page.height_px))
-    return PageImage(page.source, page.page, image, page.width_pt, page.height_pt, page.rotation, dpi, page.scan_dpi)
+    return PageImage(page.source, page.page, image, page.width_pt, page.height_pt, page.rotation, dpi, page.scan_dpi,
+                     page.orientation)
+
+
+def blank_page(task: Task, page: PageImage, seconds: float) -> dict:
+    """The record of a page with no ink (docvl.blank), answered without the model: the task's answer
+    to nothing (empty text, no tables, no boxes, null fields)."""
+    try:
+        answer = task.parse("", page, "qwen2-vl")
+    except Exception:
+        answer = {}
+    return {"page": page.page, "status": "ok", "error": None, "source": "blank", **page.describe(), **answer,
+            "warnings": [], "blank": True, "prompt_tokens": 0, "completion_tokens": 0, "seconds": round(seconds, 3)}
 
 
 def failed_page(number: int, message: str) -> dict:

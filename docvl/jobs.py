@@ -65,7 +65,8 @@ class Job:
         if c.out_dir and self.out_dir is None:
             self.out_dir = OutDir(c.out_dir, SUFFIXES[self.fmt], c.overwrite, c.shard_part)
         options = RunOptions(c.budget, c.pages, c.password, c.pages_per_batch, c.max_batch_tokens, c.workers,
-                             c.page_timeout, c.shard_part, c.verbose)
+                             c.page_timeout, c.shard_part, c.verbose, c.min_confidence, c.blank == "auto",
+                             c.orientation == "auto")
         runner = Runner(self.task, self.backend, options, self.out_dir, self.render,
                         {**c.result_settings(), "format": self.fmt}, on_pages=self.on_pages)
         done = runner.run(inputs)

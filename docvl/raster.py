@@ -34,9 +34,13 @@ class PageImage:
     rotation: int
     dpi: float  # resolution of the rendered image
     scan_dpi: float | None  # the embedded scan's own resolution, if the page is a scan
+    # Clockwise degrees the rendered page was turned to stand its text upright (docvl.orientation): `image`
+    # is the turned one, which the model sees. None: not checked (--orientation off, or not a scan).
+    orientation: int | None = None
 
     @property
     def width_px(self) -> int:
+        """Of `image`, the picture the model sees."""
         return self.image.width
 
     @property
@@ -44,36 +48,65 @@ class PageImage:
         return self.image.height
 
     @property
+    def turned(self) -> int:
+        return self.orientation or 0
+
+    @property
+    def display_px(self) -> tuple[int, int]:
+        """(width, height) in pixels of the rendered page as displayed, before any turn."""
+        return (self.height_px, self.width_px) if self.turned in (90, 270) else (self.width_px, self.height_px)
+
+    @property
     def visual_tokens(self) -> int:
         return visual_tokens(self.height_px, self.width_px)
 
+    def to_display(self, box: list[float]) -> list[float]:
+        """A pixel box of `image` -> the same box on the rendered page as displayed (undoing the turn)."""
+        x0, y0, x1, y1 = box
+        w, h = self.display_px  # the displayed page's size; `image` is it turned clockwise
+        if self.turned == 90:  # displayed (x, y) -> image (h - y, x)
+            x0, y0, x1, y1 = y0, h - x1, y1, h - x0
+        elif self.turned == 180:
+            x0, y0, x1, y1 = w - x1, h - y1, w - x0, h - y0
+        elif self.turned == 270:  # displayed (x, y) -> image (y, w - x)
+            x0, y0, x1, y1 = w - y1, x0, w - y0, x1
+        return [x0, y0, x1, y1]
+
     def px_to_pt(self, box: list[float]) -> list[float]:
-        """A pixel box of the rendered image -> PDF points, top-left origin of the displayed page."""
-        sx = self.width_pt / self.width_px
-        sy = self.height_pt / self.height_px
+        """A pixel box of the rendered page as displayed (see to_display) -> PDF points, top-left origin of
+        the displayed page."""
+        w, h = self.display_px
+        sx = self.width_pt / w
+        sy = self.height_pt / h
         x0, y0, x1, y1 = box
         return [x0 * sx, y0 * sy, x1 * sx, y1 * sy]
 
     def pt_to_px(self, box: list[float]) -> list[float]:
-        sx = self.width_px / self.width_pt
-        sy = self.height_px / self.height_pt
+        w, h = self.display_px
+        sx = w / self.width_pt
+        sy = h / self.height_pt
         x0, y0, x1, y1 = box
         return [x0 * sx, y0 * sy, x1 * sx, y1 * sy]
 
     def describe(self) -> dict:
-        """The page's geometry as it appears in every output record."""
-        return {
+        """The page's geometry as it appears in every output record: pixels of the rendered page as
+        displayed (a page turned upright for the model says by how much in `orientation`)."""
+        w, h = self.display_px
+        record = {
             "width_pt": round(self.width_pt, 2),
             "height_pt": round(self.height_pt, 2),
             "rotation": self.rotation,
-            "width_px": self.width_px,
-            "height_px": self.height_px,
+            "width_px": w,
+            "height_px": h,
             "dpi": round(self.dpi, 2),
             "scan_dpi": None if self.scan_dpi is None else round(self.scan_dpi, 2),
             "visual_tokens": self.visual_tokens,
             # The pixel -> point transform: x_pt = x_px * pt_per_px[0], y_pt = y_px * pt_per_px[1].
-            "pt_per_px": [round(self.width_pt / self.width_px, 8), round(self.height_pt / self.height_px, 8)],
+            "pt_per_px": [round(self.width_pt / w, 8), round(self.height_pt / h, 8)],
         }
+        if self.orientation is not None:
+            record["orientation"] = self.orientation
+        return record
 
 
 def plan_size(width_pt: float, height_pt: float, native_dpi: float | None, budget: Budget) -> tuple[int, int]:

@@ -22,6 +22,9 @@ from multiprocessing.connection import wait
 from . import mupdf_extras
 from .budget import Budget
 from .errors import DocvlError, short_reason
+from .blank import is_blank
+from .orientation import detect as detect_orientation
+from .orientation import turn
 from .raster import render_page
 from .sources import Document, open_document
 
@@ -46,7 +49,8 @@ class Job:
 
 
 # Replies: ("opened", kind, page_count, sha256), ("page", PageImage, seconds),
-# ("answered", fields, seconds) when the task's answer_page hook answered, or ("error", message).
+# ("answered", fields, seconds) when the task's answer_page hook answered, ("blank", PageImage, seconds)
+# for a rendered page with no ink (never sent to the model), or ("error", message).
 
 
 def _context():
@@ -54,12 +58,13 @@ def _context():
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has already imported PyMuPDF and docvl: they start in ms.
-        ctx.set_forkserver_preload([mupdf_extras.__name__, __name__, "pymupdf"])
+        ctx.set_forkserver_preload([mupdf_extras.__name__, __name__, "pymupdf", "numpy"])
         return ctx
     return multiprocessing.get_context("spawn")
 
 
-def _serve(conn, budget: Budget, answer_page, show_stderr: bool) -> None:
+def _serve(conn, budget: Budget, answer_page, show_stderr: bool, blank_pages: bool = True,
+           orientation: bool = True) -> None:
     mupdf_extras.leave_out()  # a spawned worker, which no forkserver preloaded
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -75,7 +80,7 @@ def _serve(conn, budget: Budget, answer_page, show_stderr: bool) -> None:
         if job is None:
             return
         try:
-            reply = _do(job, docs, budget, answer_page)
+            reply = _do(job, docs, budget, answer_page, blank_pages, orientation)
         except DocvlError as e:
             reply = ("error", e.message)
         except Exception as e:
@@ -87,7 +92,8 @@ def _serve(conn, budget: Budget, answer_page, show_stderr: bool) -> None:
             return
 
 
-def _do(job: Job, docs: OrderedDict, budget: Budget, answer_page):
+def _do(job: Job, docs: OrderedDict, budget: Budget, answer_page, blank_pages: bool = True,
+        orientation: bool = True):
     doc = docs.get(job.doc)
     if doc is None:
         src = job.source
@@ -108,6 +114,11 @@ def _do(job: Job, docs: OrderedDict, budget: Budget, answer_page):
         if fields is not None:
             return ("answered", fields, time.perf_counter() - start)
     page = render_page(doc, job.page, budget)
+    if blank_pages and is_blank(page.image, page.dpi):
+        return ("blank", page, time.perf_counter() - start)
+    if orientation and page.scan_dpi is not None:  # a scan (or an image file): turned upright if need be
+        page.orientation = detect_orientation(page.image)
+        page.image = turn(page.image, page.orientation)
     return ("page", page, time.perf_counter() - start)
 
 
@@ -140,9 +151,9 @@ class RasterPool:
     poll() for replies; a job past `timeout` seconds, or whose worker died, gets an error reply."""
 
     def __init__(self, size: int, budget: Budget, answer_page=None, timeout: float | None = None,
-                 show_stderr: bool = False):
+                 show_stderr: bool = False, blank_pages: bool = True, orientation: bool = True):
         self._ctx = _context()
-        self._args = (budget, answer_page, show_stderr)
+        self._args = (budget, answer_page, show_stderr, blank_pages, orientation)
         self.timeout = timeout
         self._workers = [self._start() for _ in range(size)]
 

@@ -30,7 +30,7 @@ from . import SCHEMA
 from .batch import OutDir, in_shard, resume_key
 from .budget import Budget
 from .errors import DocvlError
-from .inference import Inference, document_status, failed_page
+from .inference import Inference, blank_page, document_status, failed_page, mark_review
 from .inputs import Input, InputFeed, output_rel
 from .modelthread import Batch, ModelThread
 from .raster import PageImage
@@ -55,6 +55,9 @@ class RunOptions:
     page_timeout: float | None = None  # seconds a page may take to render (generation: the engine's max_time)
     shard: tuple[int, int] | None = None
     show_stderr: bool = False  # let MuPDF's warnings through (--verbose)
+    min_confidence: float | None = None  # pages whose mean token probability is below it: "review": true
+    blank_pages: bool = True  # pages with no ink are answered empty without the model
+    orientation: bool = True  # scans are turned upright (0/90/180/270) before the model sees them
 
 
 @dataclass
@@ -107,7 +110,7 @@ class Runner:
         self.max_docs = max(8, 2 * options.batch_size + self.workers)
         # Document ids, unique over every run() of this runner: workers keep documents open by id.
         self._seqs = itertools.count()
-        self.stats = {"pages_inferred": 0, "pages_resumed": 0, "pages_answered": 0, "raster_seconds": 0.0,
+        self.stats = {"pages_inferred": 0, "pages_resumed": 0, "pages_answered": 0, "pages_blank": 0, "raster_seconds": 0.0,
                       "model_seconds": 0.0, "oom_splits": 0, "oom_smaller_pages": 0}
         # The engine is loaded on the first batch that needs one: text-layer pages need none.
         self.infer = Inference(task, engine_factory, options.budget, options.page_timeout, self.stats)
@@ -130,7 +133,8 @@ class Runner:
         the generator (Ctrl-C) waits for the batch in the model, journals it, and stops."""
         if self._pool is None:
             self._pool = RasterPool(self.workers, self.options.budget, self.task.answer_page,
-                                    self.options.page_timeout, self.options.show_stderr)
+                                    self.options.page_timeout, self.options.show_stderr, self.options.blank_pages,
+                                    self.options.orientation)
         feed = InputFeed(inputs, lambda item: in_shard(item.rel, self.options.shard))
         docs: dict[int, _Doc] = {}
         ready: list[tuple[int, PageImage]] = []  # rendered pages waiting for the model
@@ -214,6 +218,8 @@ class Runner:
         if doc.todo or doc.in_flight:
             return
         pages = [doc.pages[n] for n in sorted(doc.pages)]
+        for page in pages:
+            mark_review(page, self.options.min_confidence)
         engine = self.infer.engine_info()
         if engine["name"] is None and doc.engine:
             engine = doc.engine  # every page came from an earlier run's journal
@@ -272,6 +278,10 @@ class Runner:
         if kind == "page":
             self.stats["raster_seconds"] += reply[2]
             ready.append((doc.seq, reply[1]))
+        elif kind == "blank":
+            self.stats["raster_seconds"] += reply[2]
+            self.stats["pages_blank"] += 1
+            self._page_done(doc, blank_page(self.task, reply[1], reply[2]))
         elif kind == "answered":
             self.stats["pages_answered"] += 1
             self._page_done(doc, {"page": job.page, "status": "ok", "error": None, **reply[1],

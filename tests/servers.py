@@ -171,7 +171,7 @@ def image_tokens(body: dict) -> int:
 
 class FaultServer(_Server):
     """Answers chat completions as `script(n)` says for the n-th one (0-based): a dict is a good
-    answer; ("status", code[, headers]) an HTTP error; ("sleep", s) answers after s seconds;
+    answer; ("status", code[, headers[, message]]) an HTTP error; ("sleep", s) answers after s seconds;
     ("trickle", s) sends headers, then a byte every s seconds; ("raw", bytes) a 200 with that body;
     ("hangup",) closes the connection without a word. /v1/models answers `models` (or `models_status`)."""
 
@@ -226,7 +226,8 @@ class _FaultHandler(BaseHTTPRequestHandler):
             return self._send(200, answer(action))
         kind, *args = action
         if kind == "status":
-            error = json.dumps({"error": {"message": f"injected {args[0]}", "code": args[0]}}).encode()
+            message = args[2] if len(args) > 2 else f"injected {args[0]}"
+            error = json.dumps({"error": {"message": message, "code": args[0]}}).encode()
             return self._send(args[0], error, args[1] if len(args) > 1 else None)
         if kind == "sleep":
             time.sleep(args[0])

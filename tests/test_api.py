@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import docvl
 from docs import text_pdf
@@ -69,6 +69,7 @@ def test_bytes_and_images_are_sources(tmp_path, tiny_model):
     from_bytes = docvl.ocr(pdf.read_bytes(), text_layer="only")
     assert from_bytes.path == "<bytes>" and from_bytes.text == docvl.ocr(pdf, text_layer="only").text
     image = Image.new("RGB", (28 * 12, 28 * 10), "white")
+    ImageDraw.Draw(image).text((20, 120), "Invoice 42", fill="black")  # ink: a blank page skips the model
     doc = docvl.ocr(image, model=str(tiny_model), max_new_tokens=2, min_pixels=MIN, max_pixels=MAX, workers=1)
     assert doc.path == "<image>" and doc.pages[0]["source"] == "model" and doc.pages[0]["width_px"] == 28 * 12
 
@@ -130,7 +131,9 @@ def test_bad_options_and_inputs_raise_typed_errors(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="no such file"):
         docvl.ocr(tmp_path / "missing.pdf")
     with pytest.raises(EngineError):
-        docvl.ocr(Image.new("RGB", (280, 280), "white"), model=str(tmp_path / "no-model"))
+        inked = Image.new("RGB", (280, 280), "white")
+        ImageDraw.Draw(inked).text((20, 120), "Invoice 42", fill="black")  # a blank page needs no model
+        docvl.ocr(inked, model=str(tmp_path / "no-model"))
     assert issubclass(InputError, docvl.errors.DocvlError) and InputError.code == 3
 
 

@@ -98,3 +98,40 @@ def test_overlap_and_memory_benchmarks_run_on_a_tiny_job(tmp_path):
     payload = memory.main(["--pages", "8", "--baseline-pages", "4", "--out", str(tmp_path / "m.json")])
     assert json.loads((tmp_path / "m.json").read_text())["runs"] == payload["runs"]
     assert [r["pages"] for r in payload["runs"]] == [4, 8]
+
+
+def test_blank_benchmark_calls_no_text_page_blank(tmp_path):
+    import blank
+
+    corpus = tmp_path / "scans"
+    corpus.mkdir()
+    from docs import page_image
+
+    page_image(850, 1100).save(corpus / "letter.png", dpi=(100, 100))
+    out = tmp_path / "blank.json"
+    payload = blank.main(["--corpus", str(corpus), "--dpi", "100", "--out", str(out)])
+    assert json.loads(out.read_text())["summary"] == payload["summary"]
+    s = payload["summary"]
+    assert s["text_called_blank"] == 0 and s["blank_sent_to_model"] == 0 and s["pages_with_text"] > 10
+
+
+def test_orientation_benchmark_scores_every_turn(tmp_path):
+    import pymupdf
+    from PIL import Image
+
+    import orientation
+    from docs import text_pdf
+
+    scans, pdfs = tmp_path / "scans", tmp_path / "pdfs"
+    scans.mkdir()
+    pdfs.mkdir()
+    pdf = text_pdf(pdfs / "letter.pdf", pages=1)
+    with pymupdf.open(pdf) as doc:
+        pix = doc[0].get_pixmap(dpi=100, colorspace="gray")
+    Image.frombytes("L", (pix.width, pix.height), pix.samples).save(scans / "scan.png", dpi=(100, 100))
+    (scans / "scan.txt").write_text("transcript")
+    out = tmp_path / "orientation.json"
+    payload = orientation.main(["--scans", str(scans), "--pdfs", str(pdfs), "--out", str(out)])
+    s = json.loads(out.read_text())["summary"]
+    assert s == payload["summary"] and s["pages"] == 2 and s["samples"] == 8
+    assert s["accuracy_per_angle"] == {"0": 1.0, "90": 1.0, "180": 1.0, "270": 1.0}

@@ -74,6 +74,9 @@ def test_ocr_through_transformers_serve_equals_the_local_engine(run_cli, served,
             keys = ("page", "width_px", "height_px", "visual_tokens", "prompt_tokens", "completion_tokens", "text")
             assert {k: rp[k] for k in keys} == {k: lp[k] for k in keys}
             assert 1 <= rp["completion_tokens"] <= 6
+            # Confidence from the server's log-probabilities, or null where it gives none: never a failure.
+            assert rp["confidence"] is None or rp["confidence"]["mean"] == pytest.approx(lp["confidence"]["mean"], rel=0.05)
+            assert lp["confidence"] is not None
 
     # On the wire: exactly the pixels docvl rendered, losslessly, and the prompt with its language.
     rendered = []
@@ -83,7 +86,7 @@ def test_ocr_through_transformers_serve_equals_the_local_engine(run_cli, served,
     assert sorted(im.tobytes() for im in sent_images(recorder.bodies)) == sorted(im.tobytes() for im in rendered)
     prompts = [c["text"] for b in recorder.bodies for c in b["messages"][0]["content"] if c["type"] == "text"]
     assert len(prompts) == 3 and all("German" in p for p in prompts)
-    assert all(b["max_tokens"] == 6 and b["temperature"] == 0 for b in recorder.bodies)
+    assert all(b["max_tokens"] == 6 and b["temperature"] == 0 and b["logprobs"] is True for b in recorder.bodies)
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -60,6 +60,7 @@ DEFAULT_PAGE_TIMEOUT = 600.0
 PageTimeout = Annotated[float, typer.Option(
     "--page-timeout", min=0, help="Seconds a page may take to render, and to generate (0: no limit).")]
 SERVER_PANEL = "Server engine (vLLM, SGLang, transformers serve)"
+TRUST_PANEL = "Trust (docs/trust.md)"
 
 
 def command(fn=None, *, name: str | None = None):
@@ -112,6 +113,9 @@ def _shared_options(
     page_timeout: PageTimeout = DEFAULT_PAGE_TIMEOUT,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line; errors only.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="A line per document, and MuPDF's warnings.")] = False,
+    min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", metavar="P", help="Mark pages whose mean token probability is below this (0-1) with \"review\": true and a warning.", rich_help_panel=TRUST_PANEL)] = None,
+    orientation: Annotated[str, typer.Option("--orientation", metavar="auto|off", help="auto: scans (image files, scanned PDF pages) lying on their side or upside down are turned upright before the model, and boxes turned back; off: as they are.", rich_help_panel=TRUST_PANEL)] = "auto",
+    blank: Annotated[str, typer.Option("--blank", metavar="auto|off", help="auto: pages with no ink are answered empty (\"blank\": true) without the model; off: every page goes to the model.", rich_help_panel=TRUST_PANEL)] = "auto",
     engine: Annotated[Optional[str], typer.Option("--engine", metavar="local|server", help="local (transformers here) or server (an OpenAI-compatible server); default: server if --base-url is given.", rich_help_panel=SERVER_PANEL)] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, transformers serve).", rich_help_panel=SERVER_PANEL)] = None,
     api_key: Annotated[Optional[str], typer.Option("--api-key", envvar=["DOCVL_API_KEY", "OPENAI_API_KEY"], show_envvar=True, help="Server API key.", rich_help_panel=SERVER_PANEL)] = None,
@@ -126,7 +130,8 @@ def _shared_options(
         trust_remote_code=trust_remote_code, attn=attn, compile=compile, base_url=base_url, api_key=api_key,
         family=family, concurrency=concurrency, timeout=timeout, retries=retries, batch_size=batch_size,
         max_batch_tokens=max_batch_tokens, workers=workers, page_timeout=page_timeout, out_dir=out_dir, glob=glob,
-        overwrite=overwrite, shard=shard, quiet=quiet, verbose=verbose)
+        overwrite=overwrite, shard=shard, quiet=quiet, verbose=verbose, min_confidence=min_confidence, blank=blank,
+        orientation=orientation)
 
 
 def task_command(fn):

@@ -49,6 +49,10 @@ class Generation:
     # limit ended generation: the runner fails the page rather than keep a cut answer)
     finish_reason: str = "stop"
     error: str | None = None  # the page failed (e.g. the server gave up); the runner records why
+    # The chosen tokens' log-probabilities under the model (natural log), answer tokens only (the stop
+    # token left out); None: the engine or server gave none.
+    token_logprobs: list[float] | None = None
+    token_texts: list[str] | None = None  # the same tokens' text, when known (per-line confidence)
 
 
 class BatchFailed(DocvlError):

@@ -260,6 +260,22 @@ class LocalEngine:
         return {"cache_implementation": "static", "max_cache_len": -(-longest // CACHE_STEP) * CACHE_STEP,
                 "compile_config": config}
 
+    def _logprob_recorder(self, kwargs: dict) -> "TokenLogprobs":
+        """A logits processor that keeps the chosen tokens' log-probabilities (page confidence) from the
+        logits generate() computes anyway: no extra forward pass, one step's distribution held at a time.
+        It sees the model's raw logits: the checkpoint's repetition penalty, which generate() would apply
+        first, is applied after it instead (the same tokens are chosen)."""
+        from transformers import LogitsProcessorList, RepetitionPenaltyLogitsProcessor
+
+        recorder = TokenLogprobs(self._torch)
+        processors = [recorder]
+        penalty = getattr(getattr(self.model, "generation_config", None), "repetition_penalty", None)
+        if penalty is not None and penalty != 1.0:
+            kwargs["repetition_penalty"] = 1.0  # generate() would otherwise put it before the recorder
+            processors.append(RepetitionPenaltyLogitsProcessor(penalty))
+        kwargs["logits_processor"] = LogitsProcessorList(processors)
+        return recorder
+
     def generate(self, requests: list[Request]) -> list[Generation]:
         torch = self._torch
         start = time.perf_counter()
@@ -284,6 +300,7 @@ class LocalEngine:
             kwargs.update(self._compiled_decode(inputs))
         if self.options.max_time:
             kwargs["max_time"] = self.options.max_time
+        recorder = self._logprob_recorder(kwargs)
         try:
             inputs = inputs.to(first_device)
             with torch.inference_mode():
@@ -300,6 +317,7 @@ class LocalEngine:
             raise BatchFailed(f"the model failed on this page: {short_reason(e)}") from None
         seconds = (time.perf_counter() - start) / len(requests)
         prompt_len = inputs["input_ids"].shape[1]
+        logprobs = recorder.chosen(out)
         results = []
         for row, ids in enumerate(inputs["input_ids"]):
             new = out[row, prompt_len:].tolist()
@@ -317,5 +335,33 @@ class LocalEngine:
                 visual_tokens=int((ids == self.image_token_id).sum()),
                 seconds=seconds,
                 finish_reason=finish,
+                token_logprobs=logprobs[row][:end],
+                token_texts=[self.processor.tokenizer.decode([t], skip_special_tokens=False) for t in new[:end]],
             ))
         return results
+
+
+class TokenLogprobs:
+    """Logits processor (generate() calls it at every step with the sequences so far and the next token's
+    logits; it changes nothing): step k's log-softmax is held until step k+1 shows the token chosen from
+    it, then only that token's log-probability is kept."""
+
+    def __init__(self, torch):
+        self._torch = torch
+        self._last = None  # this step's log-probabilities over the vocabulary (batch x vocab)
+        self._chosen = []  # per step: the chosen tokens' log-probabilities (batch)
+
+    def __call__(self, input_ids, scores):
+        if self._last is not None:
+            self._chosen.append(self._last.gather(1, input_ids[:, -1:].to(self._last.device)).squeeze(1))
+        self._last = self._torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def chosen(self, sequences) -> list[list[float]]:
+        """Per row, the log-probability of every generated token of `sequences` (generate()'s output)."""
+        if self._last is not None:
+            self._chosen.append(self._last.gather(1, sequences[:, -1:].to(self._last.device)).squeeze(1))
+            self._last = None
+        if not self._chosen:
+            return [[] for _ in range(sequences.shape[0])]
+        return self._torch.stack(self._chosen, dim=1).tolist()

@@ -114,8 +114,19 @@ def encode_png(image) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def parse_completion(raw: bytes) -> tuple[str, int | None, int | None]:
-    """A chat-completion answer -> (text, prompt_tokens, completion_tokens); Retryable if malformed."""
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    finish_reason: str = "stop"  # "length": the answer hit max_tokens
+    token_logprobs: list[float] | None = None  # None: the server gave none
+    token_texts: list[str] | None = None
+
+
+def parse_completion(raw: bytes) -> Completion:
+    """A chat-completion answer; Retryable if malformed. Missing or odd usage, finish_reason and
+    logprobs are left unknown, never an error."""
     try:
         data = json.loads(raw)
     except ValueError:
@@ -128,8 +139,28 @@ def parse_completion(raw: bytes) -> tuple[str, int | None, int | None]:
         raise Retryable("malformed answer, message content is not text")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     counts = [usage.get(key) for key in ("prompt_tokens", "completion_tokens")]
+    choice = data["choices"][0]
+    finish = "length" if choice.get("finish_reason") == "length" else "stop"
     # A server that reports no usage leaves the counts null rather than a made-up zero.
-    return text, *(c if isinstance(c, int) else None for c in counts)
+    logprobs = choice_logprobs(choice)
+    texts = None
+    if logprobs is not None:
+        texts = [t.get("token") for t in choice["logprobs"]["content"]]
+        texts = texts if all(isinstance(t, str) for t in texts) else None
+    return Completion(text, *(c if isinstance(c, int) else None for c in counts), finish, logprobs, texts)
+
+
+def choice_logprobs(choice: dict) -> list[float] | None:
+    """The chosen tokens' log-probabilities of an OpenAI-style choice (`logprobs.content[].logprob`,
+    as vLLM and SGLang answer `logprobs: true`); None when absent or malformed."""
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list) or not content:
+        return None
+    values = [t.get("logprob") if isinstance(t, dict) else None for t in content]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0.0 and v == v for v in values):
+        return None
+    return [float(max(v, -1e4)) for v in values]  # -inf (a token the server deemed impossible) stays finite
 
 
 def _one_line(text: str) -> str:
@@ -165,6 +196,7 @@ class ServerEngine:
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if options.api_key:
             self._headers["Authorization"] = f"Bearer {options.api_key}"
+        self._ask_logprobs = True  # until the server refuses them
         names = self._served_names()
         self.family = (options.family or family_from_checkpoint(options.model)
                        or next((f for f in map(family_from_name, names) if f), None))
@@ -227,7 +259,7 @@ class ServerEngine:
             except BaseException as e:
                 future.set_exception(e)
 
-    def _body(self, request: Request) -> bytes:
+    def _body(self, request: Request, logprobs: bool = True) -> bytes:
         content = [{"type": "image_url", "image_url": {"url": encode_png(request.image)}},
                    {"type": "text", "text": request.prompt}]
         return json.dumps({
@@ -235,25 +267,40 @@ class ServerEngine:
             "messages": [{"role": "user", "content": content}],
             "max_tokens": self.options.max_new_tokens,
             "temperature": 0,  # greedy, as the local engine decodes
+            # The chosen tokens' log-probabilities (page confidence); a server that ignores this answers
+            # without them and the page's confidence is null.
+            **({"logprobs": True} if logprobs else {}),
         }).encode("utf-8")
 
     def _complete(self, request: Request) -> Generation:
         start = time.perf_counter()
         # The server does not report visual tokens; the image is already sized, so docvl's count is it.
         tokens = visual_tokens(request.image.height, request.image.width)
-        body = self._body(request)
+        logprobs = self._ask_logprobs
+        body = self._body(request, logprobs)
         attempts = self.options.retries + 1
-        for attempt in range(attempts):
+        attempt = 0
+        while attempt < attempts:
             try:
-                text, prompt_tokens, completion_tokens = parse_completion(
-                    self._send("POST", "/chat/completions", body, self.options.timeout))
-                self._check_size(request.prompt, tokens, prompt_tokens)
-                return Generation(text, prompt_tokens, completion_tokens, tokens, time.perf_counter() - start)
+                c = parse_completion(self._send("POST", "/chat/completions", body, self.options.timeout))
+                self._check_size(request.prompt, tokens, c.prompt_tokens)
+                if self._ask_logprobs and not logprobs:
+                    self._ask_logprobs = False  # refused with them, answered without: ask no more
+                return Generation(c.text, c.prompt_tokens, c.completion_tokens, tokens, time.perf_counter() - start,
+                                  finish_reason=c.finish_reason, token_logprobs=c.token_logprobs,
+                                  token_texts=c.token_texts)
             except Retryable as e:
                 reason = f"gave up after {attempts} tries: {e.reason}"
-                if attempt + 1 < attempts:
-                    time.sleep(self._delay(attempt, e.retry_after))
+                attempt += 1
+                if attempt < attempts:
+                    time.sleep(self._delay(attempt - 1, e.retry_after))
             except Rejected as e:
+                if logprobs and "logprob" in str(e).lower():
+                    # A server that will not give log-probabilities: asked again without them (the page's
+                    # confidence is null) rather than fail the page; not counted as a try.
+                    logprobs = False
+                    body = self._body(request, logprobs)
+                    continue
                 reason = f"the server rejected the request: {e}"
                 break
         error = f"server {self.base_url}: {reason}"

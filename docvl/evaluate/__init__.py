@@ -68,6 +68,9 @@ class RunScore:
     tables: Counts = field(default_factory=Counts)
     tables_documents: list = field(default_factory=list)  # per-document Counts
     documents: list = field(default_factory=list)
+    # (confidence, TextScore) of each scored unit whose pages all carry a confidence: an OCR document
+    # against its transcript, or a born-digital page against its text layer
+    confident: list = field(default_factory=list)
 
 
 def page_text(record: dict) -> str | None:
@@ -119,12 +122,21 @@ def score_run(records: list[dict], truth: Truth) -> RunScore:
             score.ocr += s
             score.ocr_documents += 1
             doc["ocr"] = {"cer": s.cer, "wer": s.wer}
+            conf = pages_confidence(record["pages"])
+            if conf is not None:
+                score.confident.append((conf, s))
         model_pages = {p["page"]: p["text"] for p in record["pages"]
                        if p.get("source", "model") == "model" and "text" in p}
         if model_pages and record["source"].get("kind", "pdf") == "pdf":
             layer = text_layer_truth(source, sorted(model_pages))
             if layer:
-                s = sum((TextScore.of(layer[n], model_pages[n]) for n in layer), TextScore(0, 0, 0, 0))
+                scores = {n: TextScore.of(layer[n], model_pages[n]) for n in layer}
+                s = sum(scores.values(), TextScore(0, 0, 0, 0))
+                by_number = {p["page"]: p for p in record["pages"]}
+                for n, page_score in scores.items():
+                    conf = pages_confidence([by_number[n]])
+                    if conf is not None:
+                        score.confident.append((conf, page_score))
                 score.born_digital += s
                 score.born_digital_pages += len(layer)
                 doc["born_digital"] = {"pages": len(layer), "cer": s.cer, "wer": s.wer}
@@ -150,6 +162,34 @@ def score_run(records: list[dict], truth: Truth) -> RunScore:
     return score
 
 
+def pages_confidence(pages: list[dict]) -> float | None:
+    """The token-weighted mean token probability of the model pages among `pages`; None unless every
+    model page carries one."""
+    model = [p for p in pages if p.get("status") == "ok" and p.get("source", "model") == "model"]
+    confs = [p.get("confidence") for p in model]
+    if not model or not all(isinstance(c, dict) and c.get("tokens") for c in confs):
+        return None
+    tokens = sum(c["tokens"] for c in confs)
+    return sum(c["mean"] * c["tokens"] for c in confs) / tokens
+
+
+def confidence_report(units: list[tuple[float, TextScore]]) -> dict | None:
+    """How confidence ranks errors: the character error rate of the least confident tenth of the scored
+    units (at least one) against the rest, and of the units under a few thresholds."""
+    if len(units) < 2:
+        return None
+    ranked = sorted(units, key=lambda u: u[0])
+    tenth = max(1, len(ranked) // 10)
+
+    def part(items):
+        s = sum((t for _, t in items), TextScore(0, 0, 0, 0))
+        return {"units": len(items), "cer": _rounded(s.cer),
+                "confidence_max": _rounded(max(c for c, _ in items)) if items else None}
+
+    return {"units": len(ranked), "lowest_tenth": part(ranked[:tenth]), "rest": part(ranked[tenth:]),
+            "below": {f"{x:g}": part([u for u in ranked if u[0] < x]) for x in (0.5, 0.7, 0.8, 0.9, 0.95)}}
+
+
 def _rounded(value):
     return None if value is None else round(value, 4)
 
@@ -160,7 +200,7 @@ def run_report(path: str, records: list[dict], score: RunScore) -> dict:
               "options": first.get("options"), "documents": len(records),
               "pages": sum(len(r["pages"]) for r in records),
               "pages_by_source": {}, "ocr": None, "born_digital": None, "fields": None, "tables": None,
-              "per_document": score.documents}
+              "confidence": confidence_report(score.confident), "per_document": score.documents}
     for r in records:
         for p in r["pages"]:
             key = p.get("source", "model") if p.get("status") == "ok" else "failed"

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from ..output import atomic_write, dumps
 
-COLUMNS = ("run", "model", "max px", "pages L/M/F", "CER", "WER", "BD CER", "fields", "tables P/R/F1")
+COLUMNS = ("run", "model", "max px", "pages L/M/F", "CER", "WER", "BD CER", "fields", "tables P/R/F1",
+           "CER low-conf/rest")
 CAPTION = ("pages L/M/F: from the text layer / the model / failed; CER, WER: vs transcripts (lower is better); "
            "BD CER: model pages vs their born-digital text layer; fields: key fields right; tables: ICDAR 2013 "
-           "cell-adjacency precision/recall/F1 (%)")
+           "cell-adjacency precision/recall/F1 (%); CER low-conf/rest: of the least confident tenth of the scored "
+           "documents and pages against the rest (docs/trust.md)")
 
 
 def _pct(value) -> str:
@@ -23,9 +25,11 @@ def _row(run: dict) -> list[str]:
     n = run["pages_by_source"]
     ocr, born, fields, tables = run["ocr"] or {}, run["born_digital"] or {}, run["fields"] or {}, run["tables"]
     prf = "-" if tables is None else "/".join(f"{100 * tables[k]:.0f}" for k in ("precision", "recall", "f1"))
+    conf = run.get("confidence")
+    ranked = "-" if conf is None else f"{_pct(conf['lowest_tenth']['cer'])}/{_pct(conf['rest']['cer'])}"
     return [Path(run["run"]).name, model, str(options.get("max_pixels", "-")),
             f"{n.get('text-layer', 0)}/{n.get('model', 0)}/{n.get('failed', 0)}", _pct(ocr.get("cer")),
-            _pct(ocr.get("wer")), _pct(born.get("cer")), _pct(fields.get("accuracy")), prf]
+            _pct(ocr.get("wer")), _pct(born.get("cer")), _pct(fields.get("accuracy")), prf, ranked]
 
 
 def write_report(report: dict, as_json: bool, output: str | None) -> None:
