@@ -1,0 +1,77 @@
+"""Words into text lines and phrases (runs of words closer than a column gap): what table regions and
+table structure are both read from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .words import Word
+
+# Words further apart than this many line heights belong to different phrases (cells).
+PHRASE_GAP = 0.6
+
+# A number as tables print it: signs, brackets, currency, thousands separators, percent, footnote stars.
+_NUMBER = re.compile(r"[-+\u2212\u2013(]?[$\u20ac\u00a3]?\d[\d.,\s]*%?\)?\**")
+
+
+@dataclass
+class Line:
+    words: list[Word]
+
+    @property
+    def x0(self) -> float:
+        return self.words[0].x0
+
+    @property
+    def x1(self) -> float:
+        return max(w.x1 for w in self.words)
+
+    @property
+    def y0(self) -> float:
+        return min(w.y0 for w in self.words)
+
+    @property
+    def y1(self) -> float:
+        return max(w.y1 for w in self.words)
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+
+def group_lines(words: list[Word]) -> list[Line]:
+    """Words into text lines: a word joins a line it overlaps vertically by half its height."""
+    lines: list[Line] = []
+    for w in sorted(words, key=lambda w: (w.cy, w.x0)):
+        for line in reversed(lines[-3:]):
+            overlap = min(line.y1, w.y1) - max(line.y0, w.y0)
+            if overlap >= 0.5 * min(line.height, w.y1 - w.y0):
+                line.words.append(w)
+                break
+        else:
+            lines.append(Line([w]))
+    for line in lines:
+        line.words.sort(key=lambda w: w.x0)
+    lines.sort(key=lambda line: line.cy)
+    return lines
+
+
+def phrases(line: Line, gap: float = PHRASE_GAP) -> list[list[Word]]:
+    """A line's words split where the gap between two words is wider than `gap` line heights."""
+    width = gap * line.height
+    out = [[line.words[0]]]
+    for w in line.words[1:]:
+        if w.x0 - out[-1][-1].x1 > width:
+            out.append([w])
+        else:
+            out[-1].append(w)
+    return out
+
+
+def is_number(text: str) -> bool:
+    return bool(_NUMBER.fullmatch(text.strip()))
