@@ -61,7 +61,8 @@ class Region:
 
 def find_regions(page, words: list[Word]) -> list[Region]:
     """Every table region of the page, top to bottom."""
-    strokes = chart_strokes(page)
+    drawings = page.get_drawings()
+    strokes = chart_strokes(drawings, page.rotation_matrix)
 
     def chart(r: Region, curves: bool = True) -> bool:  # a plot's gridlines and labels line up as a table's
         return sum(_overlaps(r.box, s[:4]) for s in strokes if curves or not s[4]) >= MIN_CHART_STROKES
@@ -70,12 +71,26 @@ def find_regions(page, words: list[Word]) -> list[Region]:
     regions = [g for g in (Region(tuple(t.bbox), *_grid_rules(t)) for t in _find_tables(page))
                if not chart(g, curves=False)]
 
-    for r in ruled_across(horizontal_rules(page), words):
-        if not any(_overlaps(r.box, g.box) for g in regions) and not chart(r):
-            regions.append(r)
-    free = [w for w in words if not any(r.holds(w) for r in regions)]
-    regions += [r for r in aligned_blocks(group_lines(free)) if not chart(r)]
-    return sorted(regions, key=lambda r: (round(r.box[1]), r.box[0]))
+    across = [r for r in ruled_across(horizontal_rules(drawings, page.rotation_matrix), words)
+              if not any(_overlaps(r.box, g.box) for g in regions) and not chart(r)]
+    free = [w for w in words if not any(r.holds(w) for r in regions + across)]
+    lines = group_lines(free)
+    height = statistics.median(line.height for line in lines) if lines else 0.0
+    for block in aligned_blocks(lines):
+        if chart(block):
+            continue
+        # The body of a table ruled across whose bottom rule is missing or far below: one table.
+        head = next((r for r in across if 0 <= block.box[1] - r.box[3] <= ROW_GAP * height
+                     and _shared_width(r.box, block.box) >= 0.5 * (block.box[2] - block.box[0])), None)
+        if head:
+            head.box = (min(head.box[0], block.box[0]), head.box[1], max(head.box[2], block.box[2]), block.box[3])
+        else:
+            regions.append(block)
+    return sorted(regions + across, key=lambda r: (round(r.box[1]), r.box[0]))
+
+
+def _shared_width(a, b) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
 
 
 def _overlaps(a, b) -> bool:
@@ -113,12 +128,11 @@ def _grid_rules(table) -> tuple[list[float], list[float]]:
     return cols, rows
 
 
-def horizontal_rules(page) -> list[tuple[float, float, float]]:
-    """(x0, x1, y) of the horizontal lines and hairline boxes the page draws, as displayed, top to
-    bottom."""
-    m = page.rotation_matrix
+def horizontal_rules(drawings: list[dict], m) -> list[tuple[float, float, float]]:
+    """(x0, x1, y) of the horizontal lines and hairline boxes among the page's drawings, as displayed
+    (`m`: the page's rotation matrix), top to bottom."""
     rules = []
-    for path in page.get_drawings():
+    for path in drawings:
         for item in path["items"]:
             if item[0] == "l":
                 a, b = item[1] * m, item[2] * m
@@ -131,12 +145,11 @@ def horizontal_rules(page) -> list[tuple[float, float, float]]:
     return sorted(rules, key=lambda r: r[2])
 
 
-def chart_strokes(page) -> list[tuple[float, float, float, float, bool]]:
+def chart_strokes(drawings: list[dict], m) -> list[tuple[float, float, float, float, bool]]:
     """Boxes of the curves and slanted lines the page draws, what plots are made of (tables are not),
     each with whether it is a curve."""
-    m = page.rotation_matrix
     boxes = []
-    for path in page.get_drawings():
+    for path in drawings:
         for item in path["items"]:
             if item[0] == "c" or (item[0] == "l" and abs(item[1].x - item[2].x) > 1 and abs(item[1].y - item[2].y) > 1):
                 r = pymupdf.Rect(item[1], item[-1]).normalize() * m

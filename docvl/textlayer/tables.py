@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pymupdf
+
 from .lines import Line, group_lines, is_number, phrases
 from .regions import Region, find_regions, open_gaps
-from .words import PageWords, Word
+from .words import PageWords, Word, read_words
 
 # Rulings box several lines into one row only in tables with at least this many ruled bands,
 # and only bands of at most MERGE_LINES lines (a tall unruled body is rows of single lines).
@@ -176,13 +178,48 @@ def build_table(words: list[Word], region: Region) -> list[list[str]]:
 
 
 def page_tables(page, text: PageWords, number: int) -> list[dict]:
-    """Tables of one page as records: {"page", "index", "header", "rows", "box", "box_px"}."""
-    words = [w for w in text.words if w.horizontal]
+    """Tables of one page as records: {"page", "index", "header", "rows", "box", "box_px"}. A page whose
+    text mostly runs up or down (a landscape table set on a portrait page) is read turned so that it
+    runs left to right; its boxes are given back in the page's displayed coordinates."""
+    if sum(not w.horizontal for w in text.words) > len(text.words) / 2:
+        turn = _reading_turn(page)
+        if turn:
+            return _turned_tables(page, number, turn)
+    return _tables(page, [w for w in text.words if w.horizontal], number, pymupdf.Identity)
+
+
+def _tables(page, words: list[Word], number: int, to_page) -> list[dict]:
     records = []
     for region in find_regions(page, words):
         grid = build_table([w for w in words if region.holds(w)], region)
         if len(grid) < 2 or len(grid[0]) < 2:
             continue  # a box around text, not a table
+        box = pymupdf.Rect(region.box) * to_page
         records.append({"page": number, "index": len(records) + 1, "header": grid[0], "rows": grid[1:],
-                        "box": [round(v, 2) for v in region.box], "box_px": None})
+                        "box": [round(v, 2) for v in box], "box_px": None})
     return records
+
+
+def _reading_turn(page) -> int:
+    """Degrees to add to the page's rotation so that most of its text lines read left to right."""
+    up = down = 0
+    m = page.rotation_matrix
+    for block in page.get_text("dict", flags=0)["blocks"]:
+        for line in block.get("lines", []):
+            d = pymupdf.Point(line["dir"]) * pymupdf.Matrix(m.a, m.b, m.c, m.d, 0, 0)
+            up += d.y < -0.99
+            down += d.y > 0.99
+    return 90 if up > down else 270 if down else 0
+
+
+def _turned_tables(page, number: int, turn: int) -> list[dict]:
+    """The page's tables read with `turn` degrees more rotation, the page's own rotation restored."""
+    rotation = page.rotation
+    to_page = page.rotation_matrix
+    try:
+        page.set_rotation((rotation + turn) % 360)
+        to_page = page.derotation_matrix * to_page  # turned display -> unrotated -> displayed
+        words = [w for w in read_words(page).words if w.horizontal]
+        return _tables(page, words, number, to_page)
+    finally:
+        page.set_rotation(rotation)
