@@ -21,10 +21,9 @@ from .lines import Line, group_lines, is_number, phrases
 from .regions import Region, find_regions, open_gaps
 from .words import PageWords, Word, read_words
 
-# Rulings box several lines into one row only in tables with at least this many ruled bands,
-# and only bands of at most MERGE_LINES lines (a tall unruled body is rows of single lines).
+# Rulings box several lines into one row only in tables with at least this many ruled bands (a table
+# ruled only above and below its header has a header band and a body band of many rows).
 MIN_BANDS = 3
-MERGE_LINES = 3
 
 
 @dataclass
@@ -53,8 +52,10 @@ def column_edges(lines: list[Line], ruled: list[float]) -> list[float]:
     return sorted(gaps)
 
 
-def row_groups(lines: list[Line], ruled: list[float]) -> list[list[Line]]:
-    """Lines into rows: where rulings box a few lines together (a wrapped cell), one row."""
+def row_groups(lines: list[Line], ruled: list[float], stub_edge: float) -> list[list[Line]]:
+    """Lines into rows: in a table ruled into MIN_BANDS or more bands, a band is one row (its lines
+    wrapped cells) unless two of its lines read as whole rows (text in the stub, left of `stub_edge`,
+    and right of it); other bands are a row per line."""
     bands: list[list[Line]] = []
     for line in lines:
         if bands and not any(bands[-1][-1].cy < y < line.cy for y in ruled):
@@ -63,7 +64,8 @@ def row_groups(lines: list[Line], ruled: list[float]) -> list[list[Line]]:
             bands.append([line])
     rows: list[list[Line]] = []
     for band in bands:
-        if len(bands) >= MIN_BANDS and len(band) <= MERGE_LINES:
+        whole = sum(line.x0 < stub_edge < line.x1 for line in band)
+        if len(bands) >= MIN_BANDS and whole <= 1:
             rows.append(band)
         else:
             rows.extend([line] for line in band)
@@ -84,8 +86,13 @@ def _row_cells(row: list[Line], edges: list[float]) -> list[Cell | None]:
 
 
 def _continues(cells: list[Cell | None], above: list[Cell | None]) -> bool:
-    """A line that only carries on the text cells of the row above: a wrapped cell, not a row."""
+    """A line that only carries on the text cells of the row above: a wrapped cell, not a row. A line
+    with only a stub continues one whose stub is plainly unfinished (ends in a comma, a hyphen, an
+    opening bracket) or itself starts in lower case or with a bracket."""
     filled = [k for k, c in enumerate(cells) if c]
+    if filled == [0] and above[0] and not is_number(cells[0].text):
+        head = above[0].text.rstrip()
+        return head.endswith((",", "-", "(", "/", "&")) or cells[0].text[:1].islower() or cells[0].text[:1] == "("
     return (bool(filled) and cells[0] is None
             and all(above[k] and not is_number(above[k].text) and not any(is_number(w.text) for w in cells[k].words)
                     for k in filled))
@@ -100,7 +107,7 @@ def build_rows(words: list[Word], region: Region) -> tuple[list[list[Cell | None
     ruled_rows = [y for y in region.rows if region.box[1] + 1 < y < region.box[3] - 1]
     rows: list[list[Cell | None]] = []
     tops: list[float] = []  # y of each row's last line
-    for group in row_groups(lines, region.rows):
+    for group in row_groups(lines, region.rows, edges[0] if edges else float("inf")):
         cells = _row_cells(group, edges)
         # Only where no ruling separates them: a ruled row is a row, however it reads.
         ruled_between = rows and any(tops[-1] < y < group[0].cy for y in ruled_rows)
@@ -116,13 +123,18 @@ def build_rows(words: list[Word], region: Region) -> tuple[list[list[Cell | None
 
 def header_rows(rows: list[list[Cell | None]], tops: list[float], region: Region) -> int:
     """How many leading rows are the header: those above the first ruling inside the table (at least
-    one), and below a header row with an empty stub, the next row too (a stacked header)."""
+    one), and under a row with an empty stub and a spanning label, the next row too (a stacked header)."""
     inner = [y for y in region.rows if region.box[1] + 2 < y < region.box[3] - 2 and y > tops[0]]
     n = sum(t < inner[0] for t in tops) if inner else 1
     n = max(1, min(n, len(rows) - 1))
-    while n < len(rows) - 1 and rows[n - 1][0] is None and not _numeric_row(rows[n]):
+    while n < len(rows) - 1 and _spanning_head(rows[n - 1]) and not _numeric_row(rows[n]):
         n += 1
     return n
+
+
+def _spanning_head(cells: list[Cell | None]) -> bool:
+    """A header row over another: an empty stub and a label spanning columns."""
+    return cells[0] is None and any(c and c.span > 1 for c in cells)
 
 
 def _numeric_row(cells: list[Cell | None]) -> bool:
