@@ -11,6 +11,11 @@ from .words import Word
 # Words further apart than this many line heights belong to different phrases (cells).
 PHRASE_GAP = 0.6
 
+# Two numbers side by side are two cells once they are this many line heights apart (a space), unless
+# the second is a group of three digits (1 000 000, a thousands separator).
+NUMBER_GAP = 0.3
+_THOUSANDS = re.compile(r"\d{3}([.,]\d+)?")
+
 # A number as tables print it: signs, brackets, currency, thousands separators, percent, footnote stars.
 _NUMBER = re.compile(r"[-+\u2212\u2013(]?[$\u20ac\u00a3]?\d[\d.,\s]*%?\)?\**")
 
@@ -62,11 +67,15 @@ def group_lines(words: list[Word]) -> list[Line]:
 
 
 def phrases(line: Line, gap: float = PHRASE_GAP) -> list[list[Word]]:
-    """A line's words split where the gap between two words is wider than `gap` line heights."""
+    """A line's words split where the gap between two words is wider than `gap` line heights, or
+    between two numbers (running text never sets two numbers side by side)."""
     width = gap * line.height
     out = [[line.words[0]]]
     for w in line.words[1:]:
-        if w.x0 - out[-1][-1].x1 > width:
+        space = w.x0 - out[-1][-1].x1
+        numbers = (space > NUMBER_GAP * line.height and is_number(w.text) and is_number(out[-1][-1].text)
+                   and not _THOUSANDS.fullmatch(w.text))
+        if space > width or numbers:
             out.append([w])
         else:
             out[-1].append(w)
