@@ -40,16 +40,19 @@ def cell_text(words: list[Word]) -> str:
     return "\n".join(" ".join(w.text for w in line.words) for line in group_lines(words))
 
 
-def column_edges(lines: list[Line], ruled: list[float]) -> list[float]:
-    """x positions that separate columns: gaps few lines cross, and vertical rulings no word crosses."""
+def column_edges(lines: list[Line], ruled: list[float]) -> tuple[list[float], list[float]]:
+    """x positions that separate columns: gaps few lines cross, and vertical rulings no word crosses;
+    and which of them are rulings."""
     gaps = [(a + b) / 2 for a, b in open_gaps(lines, gap=0.6)]
     left = min(line.x0 for line in lines)
     right = max(line.x1 for line in lines)
+    rules = []
     for x in ruled:
         crossed = any(w.x0 < x < w.x1 for line in lines for w in line.words)
-        if left < x < right and not crossed and all(abs(x - g) > 3 for g in gaps):
-            gaps.append(x)
-    return sorted(gaps)
+        if left < x < right and not crossed:
+            gaps = [g for g in gaps if abs(x - g) > 3]
+            rules.append(x)
+    return sorted(gaps + rules), rules
 
 
 def row_groups(lines: list[Line], ruled: list[float], stub_edge: float) -> list[list[Line]]:
@@ -99,11 +102,23 @@ def _continues(cells: list[Cell | None], above: list[Cell | None]) -> bool:
 
 
 def build_rows(words: list[Word], region: Region) -> tuple[list[list[Cell | None]], list[float]]:
-    """The region's rows of cells (None: empty), and the y where each row's last line sits."""
+    """The region's rows of cells (None: empty), and the y where each row's last line sits. A gap in
+    the white space that leaves a column with a single cell is no column gap (the spacing of one
+    justified or wrapped cell): it is closed, narrowest column first, rulings always kept."""
     lines = group_lines(words)
     if not lines:
         return [], []
-    edges = column_edges(lines, region.cols)
+    edges, rules = column_edges(lines, region.cols)
+    while True:
+        rows, tops = _rows(lines, edges, region)
+        filled = [sum(row[k] is not None for row in rows) for k in range(len(edges) + 1)]
+        weak = [(min(filled[i], filled[i + 1]), i) for i, e in enumerate(edges) if e not in rules]
+        if not weak or min(weak)[0] > 1:
+            return rows, tops
+        del edges[min(weak)[1]]
+
+
+def _rows(lines: list[Line], edges: list[float], region: Region) -> tuple[list[list[Cell | None]], list[float]]:
     ruled_rows = [y for y in region.rows if region.box[1] + 1 < y < region.box[3] - 1]
     rows: list[list[Cell | None]] = []
     tops: list[float] = []  # y of each row's last line
