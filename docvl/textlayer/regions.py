@@ -241,7 +241,7 @@ def open_gaps(lines: list[Line], gap: float, tolerance: float = 0.15) -> list[tu
     points = sorted({x for line in spans for s in line for x in s})
     if len(points) < 2:
         return []
-    allowed = max(1, int(tolerance * len(lines))) if len(lines) >= 4 else 0
+    allowed = max(1, int(tolerance * len(spans))) if len(spans) >= 4 else 0
     gaps, run = [], None
     for a, b in zip(points, points[1:]):
         mid = (a + b) / 2

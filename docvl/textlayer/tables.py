@@ -40,19 +40,31 @@ def cell_text(words: list[Word]) -> str:
     return "\n".join(" ".join(w.text for w in line.words) for line in group_lines(words))
 
 
-def column_edges(lines: list[Line], ruled: list[float]) -> tuple[list[float], list[float]]:
-    """x positions that separate columns: gaps few lines cross, and vertical rulings no word crosses;
-    and which of them are rulings."""
-    gaps = [(a + b) / 2 for a, b in open_gaps(lines, gap=0.6)]
+def column_edges(lines: list[Line], ruled: list[float]) -> dict[float, float]:
+    """x positions that separate columns, each with the width of white space it stands in: gaps few
+    lines cross, and vertical rulings no word crosses (in place of the gap they stand in; infinitely
+    wide: a ruling is never closed)."""
+    edges = {(a + b) / 2: b - a for a, b in open_gaps(lines, gap=0.6)}
+    gaps = list(edges)
     left = min(line.x0 for line in lines)
     right = max(line.x1 for line in lines)
-    rules = []
     for x in ruled:
         crossed = any(w.x0 < x < w.x1 for line in lines for w in line.words)
         if left < x < right and not crossed:
-            gaps = [g for g in gaps if abs(x - g) > 3]
-            rules.append(x)
-    return sorted(gaps + rules), rules
+            for g in gaps:
+                if abs(g - x) <= max(3.0, edges.get(g, 0.0) / 2):
+                    edges.pop(g, None)
+            edges[x] = float("inf")
+    return edges
+
+
+def header_lines(lines: list[Line]) -> int:
+    """Lines above the first one with a number standing alone in it, when that is not past half of the
+    table: a header's labels over numeric columns."""
+    for i, line in enumerate(lines[: (len(lines) + 1) // 2]):
+        if any(is_number(" ".join(w.text for w in p)) for p in phrases(line)):
+            return i
+    return 0
 
 
 def row_groups(lines: list[Line], ruled: list[float], stub_edge: float) -> list[list[Line]]:
@@ -75,10 +87,23 @@ def row_groups(lines: list[Line], ruled: list[float], stub_edge: float) -> list[
     return rows
 
 
-def _row_cells(row: list[Line], edges: list[float]) -> list[Cell | None]:
+def _split(phrase: list[Word], edges: list[float]) -> list[list[Word]]:
+    """A phrase cut where a column edge falls between two of its words (a label set close to the
+    number beside it), whole where a word crosses the edge."""
+    out = [[phrase[0]]]
+    for w in phrase[1:]:
+        if any(out[-1][-1].x1 <= e <= w.x0 for e in edges):
+            out.append([w])
+        else:
+            out[-1].append(w)
+    return out
+
+
+def _row_cells(row: list[Line], edges: list[float], body: bool) -> list[Cell | None]:
+    """Cells of one row; in the table's body (`body`), phrases are cut at column edges."""
     cells: list[Cell | None] = [None] * (len(edges) + 1)
     for line in row:
-        for phrase in phrases(line):
+        for phrase in (p for whole in phrases(line) for p in (_split(whole, edges) if body else [whole])):
             col = sum(phrase[0].x0 >= e for e in edges)
             last = sum(phrase[-1].x1 > e for e in edges)
             if cells[col] is None:
@@ -104,26 +129,30 @@ def _continues(cells: list[Cell | None], above: list[Cell | None]) -> bool:
 def build_rows(words: list[Word], region: Region) -> tuple[list[list[Cell | None]], list[float]]:
     """The region's rows of cells (None: empty), and the y where each row's last line sits. A gap in
     the white space that leaves a column with a single cell is no column gap (the spacing of one
-    justified or wrapped cell): it is closed, narrowest column first, rulings always kept."""
+    justified or wrapped cell): it is closed, the narrowest gap first; rulings are always kept."""
     lines = group_lines(words)
     if not lines:
         return [], []
-    edges, rules = column_edges(lines, region.cols)
+    widths = column_edges(lines, region.cols)
+    edges = sorted(widths)
     while True:
         rows, tops = _rows(lines, edges, region)
         filled = [sum(row[k] is not None for row in rows) for k in range(len(edges) + 1)]
-        weak = [(min(filled[i], filled[i + 1]), i) for i, e in enumerate(edges) if e not in rules]
+        weak = [(min(filled[i], filled[i + 1]), widths[e], i) for i, e in enumerate(edges)
+                if widths[e] < float("inf")]
         if not weak or min(weak)[0] > 1:
             return rows, tops
-        del edges[min(weak)[1]]
+        del edges[min(weak)[2]]
 
 
 def _rows(lines: list[Line], edges: list[float], region: Region) -> tuple[list[list[Cell | None]], list[float]]:
     ruled_rows = [y for y in region.rows if region.box[1] + 1 < y < region.box[3] - 1]
+    head = header_lines(lines)
+    body_top = lines[head].y0 if head else -1.0
     rows: list[list[Cell | None]] = []
     tops: list[float] = []  # y of each row's last line
     for group in row_groups(lines, region.rows, edges[0] if edges else float("inf")):
-        cells = _row_cells(group, edges)
+        cells = _row_cells(group, edges, body=group[0].y0 >= body_top)
         # Only where no ruling separates them: a ruled row is a row, however it reads.
         ruled_between = rows and any(tops[-1] < y < group[0].cy for y in ruled_rows)
         if rows and not ruled_between and _continues(cells, rows[-1]):
