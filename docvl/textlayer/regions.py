@@ -68,8 +68,8 @@ def find_regions(page, words: list[Word]) -> list[Region]:
         return sum(_overlaps(r.box, s[:4]) for s in strokes if curves or not s[4]) >= MIN_CHART_STROKES
 
     # Rounded cell corners are curves, so a grid is a chart only by its slanted lines.
-    regions = [g for g in (Region(tuple(t.bbox), *_grid_rules(t)) for t in _find_tables(page))
-               if not chart(g, curves=False)]
+    grids = _find_tables(page) if _draws_grid(drawings) else []  # the costly part: only where it can find some
+    regions = [g for g in (Region(tuple(t.bbox), *_grid_rules(t)) for t in grids) if not chart(g, curves=False)]
 
     across = [r for r in ruled_across(horizontal_rules(drawings, page.rotation_matrix), words)
               if not any(_overlaps(r.box, g.box) for g in regions) and not chart(r)]
@@ -95,6 +95,24 @@ def _shared_width(a, b) -> float:
 
 def _overlaps(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _draws_grid(drawings: list[dict]) -> bool:
+    """Whether the page draws rules both ways or a box: without either, find_tables() has no grid to find."""
+    across = down = False
+    for path in drawings:
+        for item in path["items"]:
+            if item[0] == "l":
+                dx, dy = abs(item[1].x - item[2].x), abs(item[1].y - item[2].y)
+                across, down = across or dx > dy, down or dy > dx
+            elif item[0] in ("re", "qu"):
+                r = item[1] if item[0] == "re" else item[1].rect
+                if r.width > 2 and r.height > 2:
+                    return True
+                across, down = across or r.width > r.height, down or r.height > r.width  # hairline rules
+            if across and down:
+                return True
+    return False
 
 
 def _find_tables(page) -> list:
