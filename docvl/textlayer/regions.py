@@ -63,21 +63,17 @@ def find_regions(page, words: list[Word]) -> list[Region]:
     """Every table region of the page, top to bottom."""
     drawings = page.get_drawings()
     strokes = chart_strokes(drawings, page.rotation_matrix)
-
-    def chart(r: Region, curves: bool = True) -> bool:  # a plot's gridlines and labels line up as a table's
-        return sum(_overlaps(r.box, s[:4]) for s in strokes if curves or not s[4]) >= MIN_CHART_STROKES
-
-    # Rounded cell corners are curves, so a grid is a chart only by its slanted lines.
     grids = _find_tables(page) if _draws_grid(drawings) else []  # the costly part: only where it can find some
-    regions = [g for g in (Region(tuple(t.bbox), *_grid_rules(t)) for t in grids) if not chart(g, curves=False)]
+    regions = [g for g in (Region(tuple(t.bbox), *_grid_rules(t)) for t in grids)
+               if not is_chart(g.box, strokes, curves=False)]
 
     across = [r for r in ruled_across(horizontal_rules(drawings, page.rotation_matrix), words)
-              if not any(_overlaps(r.box, g.box) for g in regions) and not chart(r)]
+              if not any(_overlaps(r.box, g.box) for g in regions) and not is_chart(r.box, strokes)]
     free = [w for w in words if not any(r.holds(w) for r in regions + across)]
     lines = group_lines(free)
     height = statistics.median(line.height for line in lines) if lines else 0.0
     for block in aligned_blocks(lines):
-        if chart(block):
+        if is_chart(block.box, strokes):
             continue
         # The body of a table ruled across whose bottom rule is missing or far below: one table.
         head = next((r for r in across if 0 <= block.box[1] - r.box[3] <= ROW_GAP * height
@@ -95,6 +91,12 @@ def _shared_width(a, b) -> float:
 
 def _overlaps(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def is_chart(box, strokes: list[tuple], curves: bool = True) -> bool:
+    """Whether `box` holds a plot (its gridlines and labels line up as a table's would): enough of the
+    page's chart strokes, or of its slanted lines only (`curves` False: rounded cell corners are curves)."""
+    return sum(_overlaps(box, s[:4]) for s in strokes if curves or not s[4]) >= MIN_CHART_STROKES
 
 
 def _draws_grid(drawings: list[dict]) -> bool:
@@ -160,7 +162,14 @@ def horizontal_rules(drawings: list[dict], m) -> list[tuple[float, float, float]
                 r = item[1] * m
                 if r.height < 2:
                     rules.append((r.x0, r.x1, (r.y0 + r.y1) / 2))
-    return sorted(rules, key=lambda r: r[2])
+    # A rule drawn cell by cell (as word processors draw cell borders) is one rule.
+    joined: list[tuple[float, float, float]] = []
+    for x0, x1, y in sorted(rules, key=lambda r: (round(r[2]), r[0])):
+        if joined and abs(joined[-1][2] - y) < 1 and x0 - joined[-1][1] <= 3:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], x1), joined[-1][2])
+        else:
+            joined.append((x0, x1, y))
+    return sorted(joined, key=lambda r: r[2])
 
 
 def chart_strokes(drawings: list[dict], m) -> list[tuple[float, float, float, float, bool]]:
@@ -287,3 +296,36 @@ def _with_header(block: list[Line], lines: list[Line], height: float) -> list[Li
         block = [above, *block]
         i -= 1
     return block
+
+
+def numeric_blocks(lines: list[Line]) -> list[tuple[float, float, float, float]]:
+    """Boxes of what reads as a table's body whatever else it is: MIN_ROWS or more lines close together,
+    each with two or more numbers standing alone, whose numbers line up (left, right or centre) in two
+    or more columns."""
+    if not lines:
+        return []
+    height = statistics.median(line.height for line in lines)
+    runs: list[list[tuple[Line, list]]] = []
+    for line in lines:
+        numbers = [p for p in phrases(line) if is_number(" ".join(w.text for w in p))]
+        if len(numbers) < 2:
+            continue
+        if runs and line.y0 - runs[-1][-1][0].y1 <= ROW_GAP * height:
+            runs[-1].append((line, numbers))
+        else:
+            runs.append([(line, numbers)])
+    boxes = []
+    for run in runs:
+        if len(run) < MIN_ROWS:
+            continue
+        aligned = 0
+        for edge in (lambda p: p[0].x0, lambda p: p[-1].x1, lambda p: (p[0].x0 + p[-1].x1) / 2):
+            bins = [[round(edge(p) / 2) for p in numbers] for _, numbers in run]  # 2-point bins
+            shared = [x for x in sorted({x for line in bins for x in line})
+                      if sum(any(abs(b - x) <= 1 for b in line) for line in bins) >= MIN_ROWS]
+            columns = sum(1 for a, b in zip([None, *shared], shared) if a is None or b - a > 2)
+            aligned = max(aligned, columns)
+        if aligned >= 2:
+            boxes.append((min(line.x0 for line, _ in run), run[0][0].y0,
+                          max(line.x1 for line, _ in run), run[-1][0].y1))
+    return boxes

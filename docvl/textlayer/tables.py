@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pymupdf
 
 from .lines import Line, group_lines, is_number, phrases
-from .regions import Region, find_regions, open_gaps
+from .regions import Region, chart_strokes, find_regions, is_chart, numeric_blocks, open_gaps
 from .words import PageWords, Word, read_words
 
 # Rulings box several lines into one row only in tables with at least this many ruled bands (a table
@@ -279,3 +279,19 @@ def _turned_tables(page, number: int, turn: int) -> list[dict]:
         return _tables(page, words, number, to_page)
     finally:
         page.set_rotation(rotation)
+
+
+def unexplained(page, text: PageWords, tables: list[dict]) -> list[list[float]]:
+    """Boxes (page points) of aligned columns of numbers that lie outside every table found and every
+    chart: a table the text layer shows but docvl did not read as one (set in a way no rule above
+    covers)."""
+    def inside(w: Word) -> bool:
+        return any(t["box"][0] - 1 <= w.cx <= t["box"][2] + 1 and t["box"][1] - 1 <= w.cy <= t["box"][3] + 1
+                   for t in tables)
+
+    left = [w for w in text.words if w.horizontal and not inside(w)]
+    blocks = numeric_blocks(group_lines(left))
+    if blocks:
+        charts = chart_strokes(page.get_drawings(), page.rotation_matrix)
+        blocks = [b for b in blocks if not is_chart(b, charts)]
+    return [[round(v, 2) for v in box] for box in blocks]
