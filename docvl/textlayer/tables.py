@@ -122,7 +122,7 @@ def _continues(cells: list[Cell | None], above: list[Cell | None]) -> bool:
         head = above[0].text.rstrip()
         return head.endswith((",", "-", "(", "/", "&")) or cells[0].text[:1].islower() or cells[0].text[:1] == "("
     return (bool(filled) and cells[0] is None
-            and all(above[k] and not is_number(above[k].text) and not any(is_number(w.text) for w in cells[k].words)
+            and all(above[k] and not is_number(above[k].text) and not is_number(cells[k].text)
                     for k in filled))
 
 
