@@ -560,8 +560,8 @@ def expected_record(table: Table) -> dict:
 
 def round_trip_differences(truth: list[Table], records: list[dict]) -> list[str]:
     """Where docvl's table records differ from the truth regions, paired by page and index: missing or
-    extra tables, grid shape, header names and row cells (texts compared with runs of whitespace as
-    one space; empty list: exact)."""
+    extra tables, the table a region continues, grid shape, header names and row cells (texts compared
+    with runs of whitespace as one space; empty list: exact)."""
     def norm(grid):
         return [[" ".join(str(c or "").split()) for c in row] for row in grid]
 
@@ -573,6 +573,8 @@ def round_trip_differences(truth: list[Table], records: list[dict]) -> list[str]
         if got is None:
             problems.append(f"p{t.page} t{t.index}: not found")
             continue
+        if got.get("continues") != t.continues:
+            problems.append(f"p{t.page} t{t.index}: continues {got.get('continues')}, truth {t.continues}")
         expect = norm([want["header"], *want["rows"]])
         have = norm([got.get("header") or [], *got.get("rows", [])])
         if [len(r) for r in have] != [len(r) for r in expect]:
