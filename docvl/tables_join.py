@@ -1,11 +1,14 @@
 """Tables continued on the next page: linked in the page records, or joined into one table.
 
-A table continues another when it is the first table of a page, the other is the last table of the
-page before, both have the same number of columns and (where both boxes are known) the same left and
-right edges, and its header row either repeats the other's header or is plainly a data row (its cells
-are numbers, text and blanks where the other's rows have them, and not where the other's header has).
-Tables of all-text columns without a repeated header are therefore never linked: their first row
-cannot be told from a new table's header.
+A table continues another when
+- it is the first table of its page and the other the last table of the page before;
+- both have the same number of columns;
+- where both boxes are known, their left and right edges match (EDGE_TOLERANCE), the other ends in
+  the lower half of its page and this one starts in the upper half of its own;
+- its header row repeats the other's header, or it has none, or its header row is plainly a data
+  row: it has a number, each cell is blank or of a kind (number, year, text) its column has in the
+  other's rows, and its kinds are not the header's. So tables of all-text columns continued without
+  their header are not linked: their first row cannot be told from a new table's header.
 
 Linking adds `"continues": {"page": N, "index": K}` to the continuation only, pointing at the table
 it continues; the first part gets nothing, so that a link is stated once. Joining appends each
@@ -78,19 +81,28 @@ def continuations(pages: list[dict]) -> dict[tuple, dict]:
             continue
         last, first = before["tables"][-1], after["tables"][0]
         head = heads.get(_key(last), last)
-        width = before.get("width_pt") or after.get("width_pt") or DEFAULT_PAGE_WIDTH
-        if _continues(head, last, first, width):
+        if _placed_as_parts(last, first, before, after) and _continues(head, last, first):
             links[_key(first)] = {"page": last["page"], "index": last["index"]}
             heads[_key(first)] = head
     return links
 
 
-def _continues(head: dict, last: dict, first: dict, page_width: float) -> bool:
+def _placed_as_parts(last: dict, first: dict, before: dict, after: dict) -> bool:
+    """Where both boxes are known: the same left and right edges, the first part ending in the lower
+    half of its page and the continuation starting in the upper half of its own."""
+    a, b = last.get("box"), first.get("box")
+    if not a or not b:
+        return True
+    tolerance = EDGE_TOLERANCE * (before.get("width_pt") or after.get("width_pt") or DEFAULT_PAGE_WIDTH)
+    if abs(a[0] - b[0]) > tolerance or abs(a[2] - b[2]) > tolerance:
+        return False
+    return a[3] >= before.get("height_pt", 0) / 2 and b[1] <= after.get("height_pt", float("inf")) / 2
+
+
+def _continues(head: dict, last: dict, first: dict) -> bool:
+    """Same columns, and a repeated header or a data row (or nothing) where the header would be."""
     n = _columns(head)
     if n == 0 or _columns(first) != n or any(len(r) != n for r in first.get("rows") or []):
-        return False
-    a, b = last.get("box"), first.get("box")
-    if a and b and (abs(a[0] - b[0]) > EDGE_TOLERANCE * page_width or abs(a[2] - b[2]) > EDGE_TOLERANCE * page_width):
         return False
     if repeats_header(head, first):
         return True

@@ -94,8 +94,8 @@ def table(page, index, header, rows, box=(72, 100, 500, 700)):
             "box_px": None}
 
 
-def page(number, *tables, width=612):
-    return {"page": number, "status": "ok", "width_pt": width, "tables": list(tables)}
+def page(number, *tables):
+    return {"page": number, "status": "ok", "width_pt": 612, "height_pt": 792, "tables": list(tables)}
 
 
 HEADER = ["Region", "2019", "2020"]
@@ -119,6 +119,7 @@ def test_a_repeated_header_or_a_data_row_on_top_continues():
     table(2, 1, ["Region", "2021", "2022"], DATA),  # another table's header
     table(2, 1, HEADER + ["2021"], [r + ["1"] for r in DATA]),  # another column count
     table(2, 1, HEADER, DATA, box=(200, 100, 560, 700)),  # another place on the page
+    table(2, 1, HEADER, DATA, box=(72, 500, 500, 700)),  # starts low on its page: something is above it
     table(2, 1, ["Name", "Street", "Town"], [["Ann", "Main St", "Leeds"]]),  # a data row cannot be told
 ])
 def test_other_tables_are_not_continuations(second):
