@@ -167,11 +167,14 @@ def _rows(lines: list[Line], edges: list[float], region: Region) -> tuple[list[l
 
 def header_rows(rows: list[list[Cell | None]], tops: list[float], region: Region) -> int:
     """How many leading rows are the header: those above the first ruling inside the table (at least
-    one), and under a row with an empty stub and a spanning label, the next row too (a stacked header)."""
+    one), then each next row without numbers that has an empty stub (a lower header row: the stub's
+    label stands in one row) or lies under a row with an empty stub and a spanning label (an upper
+    header row over the row with the stub's label)."""
     inner = [y for y in region.rows if region.box[1] + 2 < y < region.box[3] - 2 and y > tops[0]]
     n = sum(t < inner[0] for t in tops) if inner else 1
     n = max(1, min(n, len(rows) - 1))
-    while n < len(rows) - 1 and _spanning_head(rows[n - 1]) and not _numeric_row(rows[n]):
+    while (n < len(rows) - 1 and not _numeric_row(rows[n])
+           and (rows[n][0] is None or _spanning_head(rows[n - 1]))):
         n += 1
     return n
 
