@@ -261,18 +261,20 @@ def _is_table(block: list[Line]) -> bool:
     return len(gaps) >= 2 or (bool(gaps) and any(is_number(" ".join(w.text for w in c)) for c in cells))
 
 
-def open_gaps(lines: list[Line], gap: float, tolerance: float = 0.15) -> list[tuple[float, float]]:
+def open_gaps(lines: list[Line], gap: float, tolerance: float = 0.15, head: int = 0) -> list[tuple[float, float]]:
     """x ranges between the lines' phrases (`gap` line heights apart) that at most `tolerance` of the
-    lines cross (spanning headers and notes do): the gaps between columns, left to right."""
+    lines cross (spanning notes do): the gaps between columns, left to right. The first `head` lines
+    (a header, whose labels span the columns they head) may cross them all."""
     spans = [[(p[0].x0, p[-1].x1) for p in phrases(line, gap)] for line in lines]
     points = sorted({x for line in spans for s in line for x in s})
     if len(points) < 2:
         return []
-    allowed = max(1, int(tolerance * len(spans))) if len(spans) >= 4 else 0
+    body = spans[head:]
+    allowed = max(1, int(tolerance * len(body))) if len(body) >= 4 else 0
     gaps, run = [], None
     for a, b in zip(points, points[1:]):
         mid = (a + b) / 2
-        crossing = sum(any(s0 < mid < s1 for s0, s1 in line) for line in spans)
+        crossing = sum(any(s0 < mid < s1 for s0, s1 in line) for line in body)
         if crossing <= allowed and b > a:
             run = (run[0], b) if run else (a, b)
         elif run:

@@ -42,9 +42,9 @@ def cell_text(words: list[Word]) -> str:
 
 def column_edges(lines: list[Line], ruled: list[float]) -> dict[float, float]:
     """x positions that separate columns, each with the width of white space it stands in: gaps few
-    lines cross, and vertical rulings no word crosses (in place of the gap they stand in; infinitely
+    lines of the body cross (a header's labels over numbers may span columns), and vertical rulings no word crosses (in place of the gap they stand in; infinitely
     wide: a ruling is never closed)."""
-    edges = {(a + b) / 2: b - a for a, b in open_gaps(lines, gap=0.6)}
+    edges = {(a + b) / 2: b - a for a, b in open_gaps(lines, gap=0.6, head=header_lines(lines))}
     gaps = list(edges)
     left = min(line.x0 for line in lines)
     right = max(line.x1 for line in lines)
