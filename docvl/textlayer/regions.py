@@ -261,6 +261,12 @@ def _is_table(block: list[Line]) -> bool:
     return len(gaps) >= 2 or (bool(gaps) and any(is_number(" ".join(w.text for w in c)) for c in cells))
 
 
+def crossings_allowed(lines: int, tolerance: float = 0.15) -> int:
+    """How many of a table's lines may cross a column edge: `tolerance` of them, at least one in a
+    table of four lines or more (a spanning label, a note)."""
+    return max(1, int(tolerance * lines)) if lines >= 4 else 0
+
+
 def open_gaps(lines: list[Line], gap: float, tolerance: float = 0.15, head: int = 0) -> list[tuple[float, float]]:
     """x ranges between the lines' phrases (`gap` line heights apart) that at most `tolerance` of the
     lines cross (spanning notes do): the gaps between columns, left to right. The first `head` lines
@@ -270,7 +276,7 @@ def open_gaps(lines: list[Line], gap: float, tolerance: float = 0.15, head: int 
     if len(points) < 2:
         return []
     body = spans[head:]
-    allowed = max(1, int(tolerance * len(body))) if len(body) >= 4 else 0
+    allowed = crossings_allowed(len(spans), tolerance)
     gaps, run = [], None
     for a, b in zip(points, points[1:]):
         mid = (a + b) / 2

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pymupdf
 
 from .lines import Line, group_lines, is_number, phrases
-from .regions import Region, chart_strokes, find_regions, is_chart, numeric_blocks, open_gaps
+from .regions import Region, chart_strokes, crossings_allowed, find_regions, is_chart, numeric_blocks, open_gaps
 from .words import PageWords, Word, read_words
 
 # Rulings box several lines into one row only in tables with at least this many ruled bands (a table
@@ -42,15 +42,16 @@ def cell_text(words: list[Word]) -> str:
 
 def column_edges(lines: list[Line], ruled: list[float]) -> dict[float, float]:
     """x positions that separate columns, each with the width of white space it stands in: gaps few
-    lines of the body cross (a header's labels over numbers may span columns), and vertical rulings no word crosses (in place of the gap they stand in; infinitely
-    wide: a ruling is never closed)."""
+    lines of the body cross (a header's labels over numbers may span columns), and vertical rulings
+    as few lines cross (a spanning cell), in place of the gap they stand in and infinitely wide: a
+    ruling is never closed."""
     edges = {(a + b) / 2: b - a for a, b in open_gaps(lines, gap=0.6, head=header_lines(lines))}
     gaps = list(edges)
     left = min(line.x0 for line in lines)
     right = max(line.x1 for line in lines)
     for x in ruled:
-        crossed = any(w.x0 < x < w.x1 for line in lines for w in line.words)
-        if left < x < right and not crossed:
+        crossed = sum(any(w.x0 < x < w.x1 for w in line.words) for line in lines)
+        if left < x < right and crossed <= crossings_allowed(len(lines)):
             for g in gaps:
                 if abs(g - x) <= max(3.0, edges.get(g, 0.0) / 2):
                     edges.pop(g, None)
