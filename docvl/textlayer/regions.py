@@ -96,7 +96,13 @@ def _overlaps(a, b) -> bool:
 def is_chart(box, strokes: list[tuple], curves: bool = True) -> bool:
     """Whether `box` holds a plot (its gridlines and labels line up as a table's would): enough of the
     page's chart strokes, or of its slanted lines only (`curves` False: rounded cell corners are curves)."""
-    return sum(_overlaps(box, s[:4]) for s in strokes if curves or not s[4]) >= MIN_CHART_STROKES
+    found = 0
+    for s in strokes:
+        if (curves or not s[4]) and _overlaps(box, s):
+            found += 1
+            if found >= MIN_CHART_STROKES:
+                return True
+    return False
 
 
 def _draws_grid(drawings: list[dict]) -> bool:
