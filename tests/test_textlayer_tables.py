@@ -245,3 +245,19 @@ def test_auto_sends_a_page_with_unexplained_aligned_numbers_to_the_model(tmp_pat
     assert len(fields["tables"]) == 1
     [warning] = fields["warnings"]
     assert "outside every table found" in warning
+
+
+def test_dot_leaders_stay_with_their_label_and_missing_values_stay_cells():
+    from docvl.textlayer.lines import Line, phrases
+    from docvl.textlayer.words import Word
+
+    def line(*words):
+        return Line([Word(x0, 100, x1, 110, text, True) for x0, x1, text in words])
+
+    # "Total" then widely spaced leader dots, then the value: two cells, the dots with the label.
+    leaders = [(40 + 12 * i, 42 + 12 * i, ".") for i in range(6)]
+    cells = phrases(line((0, 30, "Total"), *leaders, (150, 170, "12.5")))
+    assert [" ".join(w.text for w in p) for p in cells] == ["Total . . . . . .", "12.5"]
+    # "..." standing alone between numbers is a cell (a value not available), not a leader.
+    cells = phrases(line((0, 30, "Spain"), (60, 70, "1.2"), (100, 108, "..."), (140, 150, "3.4")))
+    assert [" ".join(w.text for w in p) for p in cells] == ["Spain", "1.2", "...", "3.4"]

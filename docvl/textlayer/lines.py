@@ -68,18 +68,35 @@ def group_lines(words: list[Word]) -> list[Line]:
 
 def phrases(line: Line, gap: float = PHRASE_GAP) -> list[list[Word]]:
     """A line's words split where the gap between two words is wider than `gap` line heights, or
-    between two numbers (running text never sets two numbers side by side)."""
+    between two numbers (running text never sets two numbers side by side), or after dot leaders.
+    Leaders (four dots or more, however widely spaced: never split) belong to the label they run on
+    from; a few dots standing alone are a cell (a missing value)."""
     width = gap * line.height
     out = [[line.words[0]]]
     for w in line.words[1:]:
-        space = w.x0 - out[-1][-1].x1
-        numbers = (space > NUMBER_GAP * line.height and is_number(w.text) and is_number(out[-1][-1].text)
+        prev = out[-1][-1]
+        space = w.x0 - prev.x1
+        numbers = (space > NUMBER_GAP * line.height and is_number(w.text) and is_number(prev.text)
                    and not _THOUSANDS.fullmatch(w.text))
-        if space > width or numbers:
+        leaders = is_leader(prev.text), is_leader(w.text)
+        if leaders == (True, False) or (leaders != (True, True) and (space > width or numbers)):
             out.append([w])
         else:
             out[-1].append(w)
-    return out
+    joined = [out[0]]
+    for p in out[1:]:
+        label = joined[-1][-1]
+        if (all(is_leader(w.text) for w in p) and sum(len(w.text) for w in p) >= 4
+                and not is_leader(label.text) and not is_number(label.text)):
+            joined[-1] = joined[-1] + p
+        else:
+            joined.append(p)
+    return joined
+
+
+def is_leader(text: str) -> bool:
+    """Dots that lead from a label to its value ("....", ". . .", "…")."""
+    return bool(text) and all(c in ".…·" for c in text)
 
 
 def is_number(text: str) -> bool:
