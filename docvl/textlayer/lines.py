@@ -16,8 +16,9 @@ PHRASE_GAP = 0.6
 NUMBER_GAP = 0.3
 _THOUSANDS = re.compile(r"\d{3}([.,]\d+)?")
 
-# A number as tables print it: signs, brackets, currency, thousands separators, percent, footnote stars.
-_NUMBER = re.compile(r"[-+\u2212\u2013(]?[$\u20ac\u00a3]?\d[\d.,\s]*%?\)?\**")
+# A number as tables print it: signs, brackets, currency (before or after), thousands separators,
+# percent, footnote stars.
+_NUMBER = re.compile(r"[-+\u2212\u2013(]?[$\u20ac\u00a3]?\d[\d.,\s]*%?\s?[$\u20ac\u00a3]?\)?\**")
 
 
 @dataclass

@@ -35,8 +35,8 @@ HEADER_GAP = 12
 # Unruled tables: columns are at least COLUMN_GAP line heights apart (wider than any word space of
 # justified prose); rows are at most ROW_GAP line heights apart (a blank line is fine, a section
 # break is not); a table has MIN_ROWS lines of several phrases, between which at most MAX_SINGLES
-# lines of one phrase (a wrapped cell, a group label) may stand; its phrases are short (a median of
-# at most MAX_CELL_WORDS words: cells, not sentences).
+# lines of one phrase (a wrapped cell, a group label) may stand; its rows have a short cell (the
+# shortest phrase of a line is at most MAX_CELL_WORDS words, as a median: cells, not sentences).
 COLUMN_GAP = 1.0
 ROW_GAP = 2.0
 MIN_ROWS = 3
@@ -260,9 +260,10 @@ def _is_table(block: list[Line]) -> bool:
     many = [line for line in block if len(_cells(line)) >= 2]
     if len(many) < MIN_ROWS:
         return False
-    cells = [c for line in block for c in _cells(line)]
-    if statistics.median(len(c) for c in cells) > MAX_CELL_WORDS:
+    # Prose in columns has long phrases side by side; a table row has a short cell (a number, a code).
+    if statistics.median(min(len(c) for c in _cells(line)) for line in many) > MAX_CELL_WORDS:
         return False
+    cells = [c for line in block for c in _cells(line)]
     gaps = open_gaps(block, COLUMN_GAP)
     return len(gaps) >= 2 or (bool(gaps) and any(is_number(" ".join(w.text for w in c)) for c in cells))
 
