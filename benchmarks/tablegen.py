@@ -553,9 +553,23 @@ def make(out_dir, name: str, features: Features, rng: random.Random) -> Generate
 
 
 def expected_record(table: Table) -> dict:
-    """The table record docvl should give for a region: its first grid row as header, the rest rows."""
+    """The table record docvl should give for a region: its header rows as one name per column (the
+    distinct labels over the column, a spanning one over each column it spans, top to bottom, joined
+    by " / "; a wrapped label's lines by a space), as the README promises; the other rows as rows. A
+    region without header rows (a continuation) has its first row as header."""
     grid = table.grid()
-    return {"page": table.page, "index": table.index, "header": grid[0], "rows": grid[1:]}
+    n = max(1, table.header_rows)
+    if n == 1:
+        return {"page": table.page, "index": table.index, "header": grid[0], "rows": grid[1:]}
+    names = []
+    for j in range(table.n_cols):
+        labels = []
+        for c in sorted((c for c in table.cells if c.row < n and c.col <= j <= c.end_col), key=lambda c: c.row):
+            label = " ".join(c.lines)
+            if label and label not in labels:
+                labels.append(label)
+        names.append(" / ".join(labels))
+    return {"page": table.page, "index": table.index, "header": names, "rows": grid[n:]}
 
 
 def round_trip_differences(truth: list[Table], records: list[dict]) -> list[str]:

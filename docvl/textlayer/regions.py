@@ -284,16 +284,33 @@ def open_gaps(lines: list[Line], gap: float, tolerance: float = 0.15, head: int 
         return []
     body = spans[head:]
     allowed = crossings_allowed(len(spans), tolerance)
-    gaps, run = [], None
+    gaps: list[tuple[float, float]] = []
+    run: list[tuple[float, float, int]] = []  # (a, b, lines crossing) of the intervals of one gap
     for a, b in zip(points, points[1:]):
         mid = (a + b) / 2
         crossing = sum(any(s0 < mid < s1 for s0, s1 in line) for line in body)
         if crossing <= allowed and b > a:
-            run = (run[0], b) if run else (a, b)
-        elif run:
-            gaps.append(run)
-            run = None
+            run.append((a, b, crossing))
+            continue
+        if run:
+            gaps.append(_clearest(run))
+            run = []
     return [(a, b) for a, b in gaps if a > points[0] and b < points[-1]]
+
+
+def _clearest(run: list[tuple[float, float, int]]) -> tuple[float, float]:
+    """Of a gap's intervals, the widest stretch that the fewest lines cross: where the edge between
+    the columns is (the tolerated crossing lines are a spanning label, or a cell reaching into it)."""
+    fewest = min(c for _, _, c in run)
+    stretches: list[tuple[float, float]] = []
+    for a, b, c in run:
+        if c != fewest:
+            continue
+        if stretches and stretches[-1][1] == a:
+            stretches[-1] = (stretches[-1][0], b)
+        else:
+            stretches.append((a, b))
+    return max(stretches, key=lambda s: s[1] - s[0])
 
 
 def _with_header(block: list[Line], lines: list[Line], height: float) -> list[Line]:

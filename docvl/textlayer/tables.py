@@ -194,17 +194,24 @@ def _year(text: str) -> bool:
 
 
 def column_names(rows: list[list[Cell | None]]) -> list[str]:
-    """One name per column from stacked header rows: a spanning label heads every column it spans
-    (joined to the label under it by " / "); lines of one wrapped name are joined by a space."""
+    """One name per column from stacked header rows: a spanning label heads every column it spans, and
+    those of the spanning labels under it (joined to the label under it by " / "); lines of one
+    wrapped name are joined by a space."""
     width = len(rows[0])
+    # Each label's columns [first, last]; a label over spanning labels heads all of their columns (a
+    # group's name over its sub-groups), found from the lowest header row up.
+    extents = [{k: [k, min(width, k + c.span) - 1] for k, c in enumerate(row) if c} for row in rows]
+    for upper, lower in reversed(list(zip(extents, extents[1:]))):
+        for ext in upper.values():
+            for a, b in lower.values():
+                if b > a and a <= ext[1] and ext[0] <= b:
+                    ext[0], ext[1] = min(ext[0], a), max(ext[1], b)
     parts: list[list[tuple[str, bool]]] = [[] for _ in range(width)]  # (label, spans) per column
-    for row in rows:
-        for k, c in enumerate(row):
-            if c is None:
-                continue
-            text = c.text.replace("\n", " ")
-            for j in range(k, min(width, k + c.span)):
-                parts[j].append((text, c.span > 1))
+    for row, ext in zip(rows, extents):
+        for k, (first, last) in sorted(ext.items(), key=lambda e: e[1][0]):
+            text = row[k].text.replace("\n", " ")
+            for j in range(first, last + 1):
+                parts[j].append((text, last > first))
     names = []
     for labels in parts:
         name = ""
