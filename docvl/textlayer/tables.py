@@ -60,10 +60,11 @@ def column_edges(lines: list[Line], ruled: list[float]) -> dict[float, float]:
 
 
 def header_lines(lines: list[Line]) -> int:
-    """Lines above the first one with a number standing alone in it, when that is not past half of the
-    table: a header's labels over numeric columns."""
+    """Lines above the first one with a number standing alone in it (a year is a label), when that is
+    not past half of the table: a header's labels over numeric columns."""
     for i, line in enumerate(lines[: (len(lines) + 1) // 2]):
-        if any(is_number(" ".join(w.text for w in p)) for p in phrases(line)):
+        cells = [" ".join(w.text for w in p) for p in phrases(line)]
+        if any(is_number(c) and not _year(c) for c in cells):
             return i
     return 0
 
