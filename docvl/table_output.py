@@ -5,8 +5,9 @@ with several input files, the input's stem goes in too: out-{stem}-p{page}-t{n}.
 
 Model output is untrusted: a cell that a spreadsheet would run as a formula (leading =, +, -, @, tab
 or carriage return) is written with a leading apostrophe in CSV unless raw cells are asked for. Plain
-numbers (-12.50, +3) are left alone: they are data, not formulas. In xlsx every cell is a text cell,
-which a spreadsheet never runs, so nothing needs changing there.
+numbers (-12.50, +3, -1,234.50, -.5, 12%) and cells of dashes only (-, --: a missing value) are left
+alone: they are data, and a spreadsheet reads them as data. In xlsx every cell is a text cell, which a
+spreadsheet never runs, so nothing needs changing there.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from typing import TextIO
 from .output import StemNamer, atomic_write, utf8_safe
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and full-width
-_PLAIN_NUMBER = re.compile(r"[-+]?(\d[\d,]*)?\.?\d+%?")
+# Data however a spreadsheet reads it: a plain number, or dashes only (nothing there to run).
+_PLAIN_DATA = re.compile(r"[-+]?(\d[\d,]*)?\.?\d+%?|-+")
 
 
 def neutralise(cell: str) -> str:
     """A cell a spreadsheet would execute, made inert with a leading apostrophe."""
-    if cell.lstrip(" \n").startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell.strip()):
+    if cell.lstrip(" \n").startswith(FORMULA_START) and not _PLAIN_DATA.fullmatch(cell.strip()):
         return "'" + cell
     return cell
 

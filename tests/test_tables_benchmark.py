@@ -1,4 +1,5 @@
-"""benchmarks/tables_icdar.py runs end to end on two ICDAR 2013 documents, so that it cannot rot."""
+"""benchmarks/tables.py runs end to end on two small sets, so that it cannot rot: every tool in its own
+process, sets given as NAME=FOLDER, kinds from a MANIFEST.tsv or, without one, from the PDF's rulings."""
 
 import json
 import shutil
@@ -11,24 +12,36 @@ import pytest
 from conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = SHARED / "corpus" / "icdar2013-eu"
+ICDAR = SHARED / "corpus" / "icdar2013-eu"
+PUBLIC = SHARED / "corpus" / "tables-public"
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="needs ../shared/corpus")
-def test_tables_benchmark_scores_each_tool_in_one_run(tmp_path):
-    corpus = tmp_path / "icdar"
-    corpus.mkdir()
+@pytest.mark.skipif(not ICDAR.exists() or not PUBLIC.exists(), reason="needs ../shared/corpus")
+def test_tables_benchmark_scores_each_tool_on_each_set_in_one_run(tmp_path):
+    icdar = tmp_path / "icdar"
+    icdar.mkdir()
     for name in ("eu-001", "eu-027"):  # ruled grids; a table ruled only across
-        for suffix in (".pdf", "-str.xml"):
-            shutil.copy(CORPUS / f"{name}{suffix}", corpus)
+        for suffix in (".pdf", "-str.xml", "-reg.xml"):
+            shutil.copy(ICDAR / f"{name}{suffix}", icdar)
+    public = tmp_path / "public"
+    public.mkdir()
+    for suffix in (".pdf", "-str.xml"):
+        shutil.copy(PUBLIC / "camelot" / f"mexican_towns{suffix}", public)
+    (public / "MANIFEST.tsv").write_text("file\tkind\nmexican_towns.pdf\tunruled\n")
     out = tmp_path / "result.json"
-    proc = subprocess.run([sys.executable, ROOT / "benchmarks" / "tables_icdar.py", "--corpus", corpus, "--out", out,
+    proc = subprocess.run([sys.executable, ROOT / "benchmarks" / "tables.py", "--set", f"icdar={icdar}",
+                           "--set", f"public={public}", "--out", out,
                            "--tools", "docvl text layer,pymupdf find_tables"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
-    assert report["documents"] == 2 and set(report["summary"]) == {"docvl text layer", "pymupdf find_tables"}
-    docvl = report["summary"]["docvl text layer"]
+    assert list(report["sets"]) == ["icdar", "public"]
+    icdar_run, public_run = (report["sets"][s] for s in ("icdar", "public"))
+    assert icdar_run["documents"] == 2 and set(icdar_run["tools"]) == {"docvl text layer", "pymupdf find_tables"}
+    assert set(icdar_run["kinds"].values()) <= {"ruled", "partly ruled", "unruled"}  # read from the PDFs
+    assert public_run["kinds"] == {"mexican_towns": "unruled"}  # from the manifest
+    docvl = icdar_run["tools"]["docvl text layer"]
     assert docvl["pymupdf_layout_model"] is False  # as the CLI runs it
-    assert docvl["f1"] > 0.85 > report["summary"]["pymupdf find_tables"]["f1"]
-    assert report["documents_detail"]["docvl text layer"]["eu-027"]["f1"] > 0.8
-    assert "docvl text layer" in proc.stdout.splitlines()[1]
+    assert docvl["f1"] > 0.85 > icdar_run["tools"]["pymupdf find_tables"]["f1"]
+    assert docvl["per_document_f1"]["eu-027"] > 0.8 and docvl["seconds"] > 0
+    assert public_run["tools"]["docvl text layer"]["by_kind"]["unruled"]["f1"] > 0.9
+    assert "| icdar (2) | docvl text layer |" in proc.stdout

@@ -120,3 +120,145 @@ def test_ocr_boxes_from_the_text_layer_are_valid_docvl_json(tmp_path):
     # Each row of the table is one printed line, read left to right.
     north = next(line for line in page["lines"] if line["text"].startswith("North "))
     assert north["box_px"] is None and TOP + HEIGHT < north["box"][1] < north["box"][3] < TOP + 2 * HEIGHT
+
+
+def write_rows(page, rows, xs, top, step=16, fontsize=10, align="left"):
+    """Each row's cells at xs (left edges; right edges with align="right"), one line every `step` points."""
+    for r, row in enumerate(rows):
+        for x, cell in zip(xs, row):
+            if cell:
+                width = pymupdf.get_text_length(cell, fontsize=fontsize) if align == "right" else 0
+                page.insert_text((x - width, top + step * r), cell, fontsize=fontsize)
+
+
+STACKED = [["", "2019", "", "2020", ""],  # each year spans the two halves under it
+           ["Region", "H1", "H2", "H1", "H2"],
+           ["North", "10.5", "11.0", "12.25", "13.0"],
+           ["South", "9.0", "9.5", "10.0", "10.75"],
+           ["West", "4.0", "4.5", "5.0", "5.5"]]
+
+
+def test_stacked_header_rows_become_one_name_per_column(tmp_path):
+    # A header ruled across (top rule, header rule, bottom rule): a year centred over two columns,
+    # then the half-year names; through the CLI, as a user runs it.
+    from test_textlayer_ocr import fresh_machine
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    xs = [72, 200, 280, 360, 440]
+    write_rows(page, STACKED[1:], xs, 150)
+    page.insert_text((232, 134), "2019", fontsize=10)  # over H1 (200) and H2 (280) of 2019
+    page.insert_text((392, 134), "2020", fontsize=10)
+    for y in (120, 141, 210):
+        page.draw_line((72, y), (500, y))
+    doc.save(tmp_path / "t.pdf")
+    proc = fresh_machine(tmp_path, "extract-tables", tmp_path / "t.pdf", "--text-layer", "only", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    [table] = json.loads(proc.stdout)["pages"][0]["tables"]
+    assert table["header"] == ["Region", "2019 / H1", "2019 / H2", "2020 / H1", "2020 / H2"]
+    assert table["rows"] == STACKED[2:]
+
+
+UNRULED = [["Country", "Population", "Share of", "Change"],
+           ["", "", "total", ""],  # a wrapped column name
+           ["France", "67,750", "15.1%", "+0.3%"],
+           ["Germany", "83,200", "18.6%", "-0.1%"],
+           ["Italy", "58,900", "13.2%", "-0.6%"],
+           ["Spain", "47,400", "10.6%", "+0.7%"]]
+
+
+def unruled_pdf(path, rows=UNRULED):
+    """A table without a single rule, columns only from white space, between two paragraphs."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "A paragraph before the table, which is plain running text of the report.", fontsize=10)
+    write_rows(page, rows, [72, 200, 300, 400], 140)
+    page.insert_text((72, 300), "A paragraph after the table, which is not part of it either, at all.", fontsize=10)
+    doc.save(path)
+    return path
+
+
+def test_an_unruled_table_comes_from_the_alignment_of_its_text(tmp_path):
+    doc = open_document(str(unruled_pdf(tmp_path / "t.pdf")))
+    [table] = document_tables(doc)
+    doc.close()
+    assert table["header"] == ["Country", "Population", "Share of total", "Change"]
+    assert table["rows"] == UNRULED[2:]
+
+
+def test_a_wrapped_cell_stays_in_its_cell(tmp_path):
+    rows = [["Item", "Description", "Amount"],
+            ["A-1", "Paper, A4, white,", "20.80"],
+            ["", "80 g, five reams", ""],
+            ["B-2", "Toner cartridge", "89.00"],
+            ["C-3", "Stapler", "12.00"]]
+    doc = pymupdf.open()
+    page = doc.new_page()
+    write_rows(page, rows, [72, 150, 400], 140)
+    for y in (128, 145, 210):  # ruled across: top, under the header, bottom
+        page.draw_line((72, y), (460, y))
+    doc.save(tmp_path / "t.pdf")
+    doc = open_document(str(tmp_path / "t.pdf"))
+    [table] = document_tables(doc)
+    doc.close()
+    assert table["rows"] == [["A-1", "Paper, A4, white,\n80 g, five reams", "20.80"],
+                             ["B-2", "Toner cartridge", "89.00"], ["C-3", "Stapler", "12.00"]]
+
+
+def test_two_columns_of_prose_are_no_table(tmp_path):
+    doc = pymupdf.open()
+    page = doc.new_page()
+    left = "The committee met on several occasions during the year to discuss the"
+    right = "budget and it agreed that the next report should include more detail"
+    for i in range(12):
+        page.insert_text((72, 100 + 14 * i), left[: 30 + i % 5], fontsize=10)
+        page.insert_text((320, 100 + 14 * i), right[: 30 + i % 4], fontsize=10)
+    doc.save(tmp_path / "p.pdf")
+    doc = open_document(str(tmp_path / "p.pdf"))
+    assert document_tables(doc) == []
+    doc.close()
+
+
+def grid_and_loose_numbers_pdf(path, loose: bool):
+    """A ruled grid table; with `loose`, below it lines of numbers in aligned columns with a line of
+    prose across the columns after each, which no rule of docvl's reads as a table."""
+    table_pdf(path.with_suffix(".grid.pdf"), "grid")
+    doc = pymupdf.open(path.with_suffix(".grid.pdf"))
+    if loose:
+        numbers = [["10.5", "11.2", "12.9"], ["8.25", "9.50", "7.75"], ["1.00", "2.50", "3.75"], ["4.20", "5.10", "6.30"]]
+        for i, row in enumerate(numbers):
+            write_rows(doc[0], [row], [320, 380, 440], 480 + 28 * i, align="right")
+            doc[0].insert_text((200, 494 + 28 * i), "a note that runs on across all of the columns of figures", fontsize=10)
+    doc.save(path)
+    return path
+
+
+def test_auto_sends_a_page_with_unexplained_aligned_numbers_to_the_model(tmp_path):
+    doc = open_document(str(grid_and_loose_numbers_pdf(tmp_path / "clean.pdf", loose=False)))
+    fields = TextLayerAnswer("tables")(doc, 1)
+    doc.close()
+    assert fields["source"] == "text-layer" and len(fields["tables"]) == 1 and fields["warnings"] == []
+
+    doc = open_document(str(grid_and_loose_numbers_pdf(tmp_path / "loose.pdf", loose=True)))
+    assert TextLayerAnswer("tables")(doc, 1) is None  # auto: the model reads the whole page
+    fields = TextLayerAnswer("tables", only=True)(doc, 1)  # only: the tables found, and a warning
+    doc.close()
+    assert len(fields["tables"]) == 1
+    [warning] = fields["warnings"]
+    assert "outside every table found" in warning
+
+
+def test_dot_leaders_stay_with_their_label_and_missing_values_stay_cells():
+    from docvl.textlayer.lines import Line, phrases
+    from docvl.textlayer.words import Word
+
+    def line(*words):
+        return Line([Word(x0, 100, x1, 110, text, True) for x0, x1, text in words])
+
+    # "Total" then widely spaced leader dots, then the value: two cells, the dots with the label.
+    leaders = [(40 + 12 * i, 42 + 12 * i, ".") for i in range(6)]
+    cells = phrases(line((0, 30, "Total"), *leaders, (150, 170, "12.5")))
+    assert [" ".join(w.text for w in p) for p in cells] == ["Total . . . . . .", "12.5"]
+    # "..." standing alone between numbers is a cell (a value not available), not a leader.
+    cells = phrases(line((0, 30, "Spain"), (60, 70, "1.2"), (100, 108, "..."), (140, 150, "3.4")))
+    assert [" ".join(w.text for w in p) for p in cells] == ["Spain", "1.2", "...", "3.4"]

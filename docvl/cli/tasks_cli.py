@@ -44,6 +44,9 @@ def extract_tables(
     output: Output = None,
     raw_cells: Annotated[bool, typer.Option(
         "--raw-cells", help="Write cells as the model wrote them, even those a spreadsheet would run.")] = False,
+    join_pages: Annotated[bool, typer.Option(
+        "--join-pages", help="Join a table continued on the next page into one table (one CSV file); by "
+                             "default the continuation is linked to it in JSON.")] = False,
     text_layer: TextLayer = "auto",
     *,
     config: Config,
@@ -59,7 +62,7 @@ def extract_tables(
         raise UsageError(f"extract-tables --out-dir writes one file per input: use --format json or jsonl "
                          f"there, or -o FILE.{fmt} for {fmt}")
     sink = DocumentSink(fmt, output) if fmt in ("json", "jsonl") else TableSink(fmt, output, raw_cells)
-    run_task(with_text_layer(tables_task(config.prompt_file), "tables", text_layer), files, sink, config)
+    run_task(with_text_layer(tables_task(config.prompt_file, join_pages), "tables", text_layer), files, sink, config)
 
 
 @task_command

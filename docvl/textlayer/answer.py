@@ -14,7 +14,7 @@ from ..sources import Document
 from ..tasks import Task
 from . import read_page
 from .check import TextLayerCheck
-from .tables import page_tables
+from .tables import page_tables, unexplained
 
 MODES = ("auto", "off", "only")
 
@@ -36,7 +36,8 @@ def page_fields(doc: Document, number: int, check: TextLayerCheck) -> dict:
 class TextLayerAnswer:
     """A Task.answer_page hook. `content` is what the task outputs ("text", "lines" or "tables"); with
     `only`, a page without a trustworthy text layer fails instead of going to the model. Tables are
-    answered from the text layer where it finds some (or with `only`); other pages go to the model."""
+    answered from the text layer where it finds some and leaves no aligned numbers unexplained (or with
+    `only`, which warns of such numbers); other pages go to the model (docs/tables.md)."""
 
     content: str
     only: bool = False
@@ -62,9 +63,15 @@ class TextLayerAnswer:
             tables = page_tables(doc.handle[number - 1], words, number)
         except Exception as e:  # a damaged page must cost only itself
             raise InputError(f"{doc.path}: page {number}: cannot read its tables ({short_reason(e)})") from None
-        if not tables and not self.only:
-            return None  # no ruled table in the text layer: the model may still see one
-        fields.update(tables=tables, warnings=[])
+        # Aligned numbers outside every table found are a table the text layer did not explain: in auto
+        # mode the model reads the page (all its tables), so that no table is dropped; with `only` the
+        # tables found are kept and a warning names the region. No table at all: the model may see one.
+        missed = unexplained(doc.handle[number - 1], words, tables)
+        if not self.only and (not tables or missed):
+            return None
+        warnings = [f"aligned numbers at {box} (points) are outside every table found: a table the text "
+                    "layer did not explain, not read" for box in missed]
+        fields.update(tables=tables, warnings=warnings)
         return fields
 
 

@@ -1,211 +1,78 @@
-"""Tables from a born-digital page: regions from the page's rulings, structure from its words.
+"""Tables from a born-digital page: regions (regions.py), then each region's grid from its words.
 
-PyMuPDF's find_tables() finds table regions well from grids of lines and boxes, but without its
-layout model it misses tables ruled only across (top rule, header rule, bottom rule), where columns
-are not ruled it returns one cell per row, and its cell text can split a number at a raised decimal
-point. So docvl takes grid regions and their rulings from find_tables(), finds tables ruled only
-across from the page's horizontal rules itself, and builds every grid from the words it holds:
 - columns: x ranges that no text line crosses (spanning headers tolerated), plus vertical rulings;
-- rows: text lines, merged where horizontal rulings box several lines into one row;
-- cell text: the words whose centres fall in the cell, in reading order.
+- rows: text lines, merged where horizontal rulings box several lines into one row, and, in tables
+  whose rows are not ruled, where a line only continues the text cells of the line above (a wrapped
+  cell: no stub, no number, every phrase under a text cell of the row above);
+- cell text: the phrases whose left edge falls in the cell; a phrase crossing a column edge spans;
+- header: the rows above the first ruling inside the table (else the first row), plus the rows under
+  a header row whose stub (first cell) is empty, as a stacked header's upper rows are; collapsed into
+  one name per column: a spanning label over each column it spans ("2023 / H1"), the lines of a
+  wrapped name joined by a space.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 
-from .words import PageWords, Word
+import pymupdf
 
-# Words further apart than this many line heights belong to different phrases (cells).
-PHRASE_GAP = 0.6
-# Share of a table's lines that may cross a column gap (spanning headers, notes).
-SPAN_TOLERANCE = 0.15
-# A ruling counts when it runs along this share of the table's width (rows) or height (columns).
-RULE_SPAN = 0.3
-# Rulings box several lines into one row only in tables with at least this many ruled bands,
-# and only bands of at most MERGE_LINES lines (a tall unruled body is rows of single lines).
+from .lines import Line, group_lines, is_number, phrases
+from .regions import Region, chart_strokes, crossings_allowed, find_regions, is_chart, numeric_blocks, open_gaps
+from .words import PageWords, Word, read_words
+
+# Rulings box several lines into one row only in tables with at least this many ruled bands (a table
+# ruled only above and below its header has a header band and a body band of many rows).
 MIN_BANDS = 3
-MERGE_LINES = 3
-# A table ruled only across has at least MIN_RULES rules of one extent, at most MAX_RULE_GAP apart;
-# or two (header rule, bottom rule) with its header line at most HEADER_GAP points above the first.
-MIN_RULES = 3
-MAX_RULE_GAP = 300
-HEADER_GAP = 12
 
 
 @dataclass
-class Line:
+class Cell:
     words: list[Word]
+    span: int = 1  # columns it covers
 
     @property
-    def y0(self) -> float:
-        return min(w.y0 for w in self.words)
-
-    @property
-    def y1(self) -> float:
-        return max(w.y1 for w in self.words)
-
-    @property
-    def cy(self) -> float:
-        return (self.y0 + self.y1) / 2
-
-    @property
-    def height(self) -> float:
-        return self.y1 - self.y0
-
-
-def _find_tables(page) -> list:
-    """find_tables(); it prints its own failures to stdout, which carries docvl's data, so that is
-    swallowed, and a failure means no tables."""
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            found = page.find_tables(use_layout=False)
-    except Exception:
-        return []
-    return list(found.tables) if found else []
-
-
-def find_regions(page, words: list[Word]) -> list[tuple[tuple, list[float], list[float]]]:
-    """(bbox, x of vertical rulings, y of horizontal rulings) of each table region of the page: grids
-    of lines and boxes from find_tables() (without PyMuPDF's layout model, so that docvl answers
-    the same wherever it runs); where there are none, tables ruled only across (rules above and
-    below the header and at the bottom, or only below it and at the bottom; columns unruled)."""
-    ruled = _find_tables(page)
-    if ruled:
-        return [(tuple(t.bbox), *_rules(t, t.bbox)) for t in ruled]
-    return ruled_across(horizontal_rules(page), words)
-
-
-def horizontal_rules(page) -> list[tuple[float, float, float]]:
-    """(x0, x1, y) of the horizontal lines and hairline boxes the page draws, as displayed, top to
-    bottom."""
-    m = page.rotation_matrix
-    rules = []
-    for path in page.get_drawings():
-        for item in path["items"]:
-            if item[0] == "l":
-                a, b = item[1] * m, item[2] * m
-                if abs(a.y - b.y) < 1:
-                    rules.append((min(a.x, b.x), max(a.x, b.x), (a.y + b.y) / 2))
-            elif item[0] == "re":
-                r = item[1] * m
-                if r.height < 2:
-                    rules.append((r.x0, r.x1, (r.y0 + r.y1) / 2))
-    return sorted(rules, key=lambda r: r[2])
-
-
-def ruled_across(rules: list[tuple[float, float, float]],
-                 words: list[Word]) -> list[tuple[tuple, list[float], list[float]]]:
-    """Regions of tables ruled only across: MIN_RULES or more rules of the same extent, each within
-    MAX_RULE_GAP points of the one above (top rule, header rule, ..., bottom rule); or two such rules
-    (header rule, bottom rule) under a header line of words across that extent, whose top the region
-    then starts at."""
-    groups: list[list[tuple[float, float, float]]] = []
-    for rule in rules:
-        for group in groups:
-            x0, x1, y = group[-1]
-            if abs(rule[0] - x0) <= 3 and abs(rule[1] - x1) <= 3 and 1 < rule[2] - y <= MAX_RULE_GAP:
-                group.append(rule)
-                break
-        else:
-            groups.append([rule])
-    regions = []
-    for g in groups:
-        x0, x1 = min(r[0] for r in g), max(r[1] for r in g)
-        top = g[0][2]
-        if len(g) == 2:
-            header = [w for w in words if x0 <= w.cx <= x1 and 0 < top - w.y1 <= HEADER_GAP]
-            if len(header) < 2:
-                continue
-            top = min(w.y0 for w in header)
-        elif len(g) < MIN_RULES:
-            continue
-        regions.append(((x0, top, x1, g[-1][2]), [], [r[2] for r in g]))
-    return regions
-
-
-def group_lines(words: list[Word]) -> list[Line]:
-    """Words into text lines: a word joins a line it overlaps vertically by half its height."""
-    lines: list[Line] = []
-    for w in sorted(words, key=lambda w: (w.cy, w.x0)):
-        for line in reversed(lines[-3:]):
-            overlap = min(line.y1, w.y1) - max(line.y0, w.y0)
-            if overlap >= 0.5 * min(line.height, w.y1 - w.y0):
-                line.words.append(w)
-                break
-        else:
-            lines.append(Line([w]))
-    for line in lines:
-        line.words.sort(key=lambda w: w.x0)
-    lines.sort(key=lambda line: line.cy)
-    return lines
-
-
-def phrases(line: Line) -> list[list[Word]]:
-    """A line's words split where the gap between two words is wider than a space."""
-    gap = PHRASE_GAP * line.height
-    out = [[line.words[0]]]
-    for w in line.words[1:]:
-        if w.x0 - out[-1][-1].x1 > gap:
-            out.append([w])
-        else:
-            out[-1].append(w)
-    return out
+    def text(self) -> str:
+        return cell_text(self.words)
 
 
 def cell_text(words: list[Word]) -> str:
     return "\n".join(" ".join(w.text for w in line.words) for line in group_lines(words))
 
 
-def _rules(table, bbox) -> tuple[list[float], list[float]]:
-    """x of vertical rulings and y of horizontal rulings inside a find_tables() region, from the
-    edges of its cells."""
-    x0, y0, x1, y1 = bbox
-    width, height = max(1.0, x1 - x0), max(1.0, y1 - y0)
-    xs: dict[float, float] = {}
-    ys: dict[float, float] = {}
-    for c in table.cells:
-        if c is None:
-            continue
-        cx0, cy0, cx1, cy1 = c
-        for x in (cx0, cx1):
-            xs[round(x, 1)] = xs.get(round(x, 1), 0.0) + (cy1 - cy0)
-        for y in (cy0, cy1):
-            ys[round(y, 1)] = ys.get(round(y, 1), 0.0) + (cx1 - cx0)
-    cols = sorted(x for x, run in xs.items() if run >= RULE_SPAN * height and x0 + 1 < x < x1 - 1)
-    rows = sorted(y for y, run in ys.items() if run >= RULE_SPAN * width)
-    return cols, rows
-
-
-def column_edges(lines: list[Line], ruled: list[float]) -> list[float]:
-    """x positions that separate columns: gaps few lines cross, and vertical rulings no word crosses."""
-    spans = [[(p[0].x0, p[-1].x1) for p in phrases(line)] for line in lines]
-    points = sorted({x for line in spans for s in line for x in s})
-    if len(points) < 2:
-        return []
-    tolerance = int(SPAN_TOLERANCE * len(lines))
-    edges, run = [], None
-    for a, b in zip(points, points[1:]):
-        mid = (a + b) / 2
-        crossing = sum(any(s0 < mid < s1 for s0, s1 in line) for line in spans)
-        if crossing <= tolerance and b - a > 0:
-            run = (run[0], b) if run else (a, b)
-        elif run:
-            edges.append(run)
-            run = None
-    left, right = points[0], points[-1]
-    gaps = [(a + b) / 2 for a, b in edges if a > left and b < right]
-    words_cross = lambda x: any(w.x0 < x < w.x1 for line in lines for w in line.words)  # noqa: E731
+def column_edges(lines: list[Line], ruled: list[float]) -> dict[float, float]:
+    """x positions that separate columns, each with the width of white space it stands in: gaps few
+    lines of the body cross (a header's labels over numbers may span columns), and vertical rulings
+    as few lines cross (a spanning cell), in place of the gap they stand in and infinitely wide: a
+    ruling is never closed."""
+    edges = {(a + b) / 2: b - a for a, b in open_gaps(lines, gap=0.6, head=header_lines(lines))}
+    gaps = list(edges)
+    left = min(line.x0 for line in lines)
+    right = max(line.x1 for line in lines)
     for x in ruled:
-        if left < x < right and not words_cross(x) and all(abs(x - g) > 3 for g in gaps):
-            gaps.append(x)
-    return sorted(gaps)
+        crossed = sum(any(w.x0 < x < w.x1 for w in line.words) for line in lines)
+        if left < x < right and crossed <= crossings_allowed(len(lines)):
+            for g in gaps:
+                if abs(g - x) <= max(3.0, edges.get(g, 0.0) / 2):
+                    edges.pop(g, None)
+            edges[x] = float("inf")
+    return edges
 
 
-def row_groups(lines: list[Line], ruled: list[float]) -> list[list[Line]]:
-    """Lines into rows: where rulings box a few lines together (a wrapped cell), one row."""
+def header_lines(lines: list[Line]) -> int:
+    """Lines above the first one with a number standing alone in it (a year is a label), when that is
+    not past half of the table: a header's labels over numeric columns."""
+    for i, line in enumerate(lines[: (len(lines) + 1) // 2]):
+        cells = [" ".join(w.text for w in p) for p in phrases(line)]
+        if any(is_number(c) and not _year(c) for c in cells):
+            return i
+    return 0
+
+
+def row_groups(lines: list[Line], ruled: list[float], stub_edge: float) -> list[list[Line]]:
+    """Lines into rows: in a table ruled into MIN_BANDS or more bands, a band is one row (its lines
+    wrapped cells) unless two of its lines read as whole rows (text in the stub, left of `stub_edge`,
+    and right of it); other bands are a row per line."""
     bands: list[list[Line]] = []
     for line in lines:
         if bands and not any(bands[-1][-1].cy < y < line.cy for y in ruled):
@@ -214,28 +81,150 @@ def row_groups(lines: list[Line], ruled: list[float]) -> list[list[Line]]:
             bands.append([line])
     rows: list[list[Line]] = []
     for band in bands:
-        if len(bands) >= MIN_BANDS and len(band) <= MERGE_LINES:
+        whole = sum(line.x0 < stub_edge < line.x1 for line in band)
+        if len(bands) >= MIN_BANDS and whole <= 1:
             rows.append(band)
         else:
             rows.extend([line] for line in band)
     return rows
 
 
-def build_grid(words: list[Word], ruled_cols: list[float], ruled_rows: list[float]) -> list[list[str]]:
+def _split(phrase: list[Word], edges: list[float]) -> list[list[Word]]:
+    """A phrase cut where a column edge falls between two of its words (a label set close to the
+    number beside it), whole where a word crosses the edge."""
+    out = [[phrase[0]]]
+    for w in phrase[1:]:
+        if any(out[-1][-1].x1 <= e <= w.x0 for e in edges):
+            out.append([w])
+        else:
+            out[-1].append(w)
+    return out
+
+
+def _row_cells(row: list[Line], edges: list[float], body: bool) -> list[Cell | None]:
+    """Cells of one row; in the table's body (`body`), phrases are cut at column edges."""
+    cells: list[Cell | None] = [None] * (len(edges) + 1)
+    for line in row:
+        for phrase in (p for whole in phrases(line) for p in (_split(whole, edges) if body else [whole])):
+            col = sum(phrase[0].x0 >= e for e in edges)
+            last = sum(phrase[-1].x1 > e for e in edges)
+            if cells[col] is None:
+                cells[col] = Cell([])
+            cells[col].words.extend(phrase)
+            cells[col].span = max(cells[col].span, last - col + 1)
+    return cells
+
+
+def _continues(cells: list[Cell | None], above: list[Cell | None]) -> bool:
+    """A line that only carries on the text cells of the row above: a wrapped cell, not a row. A line
+    with only a stub continues one whose stub is plainly unfinished (ends in a comma, a hyphen, an
+    opening bracket) or itself starts in lower case or with a bracket."""
+    filled = [k for k, c in enumerate(cells) if c]
+    if filled == [0] and above[0] and not is_number(cells[0].text):
+        head = above[0].text.rstrip()
+        return head.endswith((",", "-", "(", "/", "&")) or cells[0].text[:1].islower() or cells[0].text[:1] == "("
+    return (bool(filled) and cells[0] is None
+            and all(above[k] and not is_number(above[k].text) and not is_number(cells[k].text)
+                    for k in filled))
+
+
+def build_rows(words: list[Word], region: Region) -> tuple[list[list[Cell | None]], list[float]]:
+    """The region's rows of cells (None: empty), and the y where each row's last line sits. A gap in
+    the white space that leaves a column with a single cell is no column gap (the spacing of one
+    justified or wrapped cell): it is closed, the narrowest gap first; rulings are always kept."""
     lines = group_lines(words)
     if not lines:
-        return []
-    edges = column_edges(lines, ruled_cols)
-    grid = []
-    for row in row_groups(lines, ruled_rows):
-        cells: list[list[Word]] = [[] for _ in range(len(edges) + 1)]
-        for line in row:
-            for phrase in phrases(line):
-                # A phrase that crosses an edge spans columns; its text belongs to the first.
-                col = sum(phrase[0].x0 >= e for e in edges)
-                cells[col].extend(phrase)
-        grid.append([cell_text(c) for c in cells])
-    return trim(grid)
+        return [], []
+    widths = column_edges(lines, region.cols)
+    edges = sorted(widths)
+    while True:
+        rows, tops = _rows(lines, edges, region)
+        filled = [sum(row[k] is not None for row in rows) for k in range(len(edges) + 1)]
+        weak = [(min(filled[i], filled[i + 1]), widths[e], i) for i, e in enumerate(edges)
+                if widths[e] < float("inf")]
+        if not weak or min(weak)[0] > 1:
+            return rows, tops
+        del edges[min(weak)[2]]
+
+
+def _rows(lines: list[Line], edges: list[float], region: Region) -> tuple[list[list[Cell | None]], list[float]]:
+    ruled_rows = [y for y in region.rows if region.box[1] + 1 < y < region.box[3] - 1]
+    head = header_lines(lines)
+    body_top = lines[head].y0 if head else -1.0
+    rows: list[list[Cell | None]] = []
+    tops: list[float] = []  # y of each row's last line
+    for group in row_groups(lines, region.rows, edges[0] if edges else float("inf")):
+        cells = _row_cells(group, edges, body=group[0].y0 >= body_top)
+        # Only where no ruling separates them: a ruled row is a row, however it reads.
+        ruled_between = rows and any(tops[-1] < y < group[0].cy for y in ruled_rows)
+        if rows and not ruled_between and _continues(cells, rows[-1]):
+            for k, c in enumerate(cells):
+                if c:
+                    rows[-1][k].words.extend(c.words)
+            continue
+        rows.append(cells)
+        tops.append(group[-1].cy)
+    return rows, tops
+
+
+def header_rows(rows: list[list[Cell | None]], tops: list[float], region: Region) -> int:
+    """How many leading rows are the header: those above the first ruling inside the table (at least
+    one), then each next row without numbers that has an empty stub (a lower header row: the stub's
+    label stands in one row) or lies under a row with an empty stub and a spanning label (an upper
+    header row over the row with the stub's label)."""
+    inner = [y for y in region.rows if region.box[1] + 2 < y < region.box[3] - 2 and y > tops[0]]
+    n = sum(t < inner[0] for t in tops) if inner else 1
+    n = max(1, min(n, len(rows) - 1))
+    while (n < len(rows) - 1 and not _numeric_row(rows[n])
+           and (rows[n][0] is None or _spanning_head(rows[n - 1]))):
+        n += 1
+    return n
+
+
+def _spanning_head(cells: list[Cell | None]) -> bool:
+    """A header row over another: an empty stub and a label spanning columns."""
+    return cells[0] is None and any(c and c.span > 1 for c in cells)
+
+
+def _numeric_row(cells: list[Cell | None]) -> bool:
+    return any(c and is_number(c.text) and not _year(c.text) for c in cells[1:])
+
+
+def _year(text: str) -> bool:
+    return len(text) == 4 and text.isdigit() and text[:2] in ("19", "20")
+
+
+def column_names(rows: list[list[Cell | None]]) -> list[str]:
+    """One name per column from stacked header rows: a spanning label heads every column it spans, and
+    those of the spanning labels under it (joined to the label under it by " / "); lines of one
+    wrapped name are joined by a space."""
+    width = len(rows[0])
+    # Each label's columns [first, last]; a label over spanning labels heads all of their columns (a
+    # group's name over its sub-groups), found from the lowest header row up.
+    extents = [{k: [k, min(width, k + c.span) - 1] for k, c in enumerate(row) if c} for row in rows]
+    for upper, lower in reversed(list(zip(extents, extents[1:]))):
+        for ext in upper.values():
+            for a, b in lower.values():
+                if b > a and a <= ext[1] and ext[0] <= b:
+                    ext[0], ext[1] = min(ext[0], a), max(ext[1], b)
+    parts: list[list[tuple[str, bool]]] = [[] for _ in range(width)]  # (label, spans) per column
+    for row, ext in zip(rows, extents):
+        for k, (first, last) in sorted(ext.items(), key=lambda e: e[1][0]):
+            text = row[k].text.replace("\n", " ")
+            for j in range(first, last + 1):
+                parts[j].append((text, last > first))
+    names = []
+    for labels in parts:
+        name = ""
+        for i, (text, spans) in enumerate(labels):
+            if not name:
+                name = text
+            elif spans or labels[i - 1][1]:
+                name += " / " + text
+            else:
+                name += " " + text
+        names.append(name)
+    return names
 
 
 def trim(grid: list[list[str]]) -> list[list[str]]:
@@ -246,17 +235,75 @@ def trim(grid: list[list[str]]) -> list[list[str]]:
     return [[row[k] for k in keep] for row in grid]
 
 
+def build_table(words: list[Word], region: Region) -> list[list[str]]:
+    """The region's grid, its header collapsed into the first row (one name per column)."""
+    rows, tops = build_rows(words, region)
+    if not rows:
+        return []
+    n = header_rows(rows, tops, region) if len(rows) > 1 else len(rows)
+    grid = [column_names(rows[:n])] + [[c.text if c else "" for c in row] for row in rows[n:]]
+    return trim(grid)
+
+
 def page_tables(page, text: PageWords, number: int) -> list[dict]:
-    """Tables of one page as records: {"page", "index", "header", "rows", "box", "box_px"}."""
-    words = [w for w in text.words if w.horizontal]
+    """Tables of one page as records: {"page", "index", "header", "rows", "box", "box_px"}. A page whose
+    text mostly runs up or down (a landscape table set on a portrait page) is read turned so that it
+    runs left to right; its boxes are given back in the page's displayed coordinates."""
+    if sum(not w.horizontal for w in text.words) > len(text.words) / 2:
+        turn = _reading_turn(page)
+        if turn:
+            return _turned_tables(page, number, turn)
+    return _tables(page, [w for w in text.words if w.horizontal], number, pymupdf.Identity)
+
+
+def _tables(page, words: list[Word], number: int, to_page) -> list[dict]:
     records = []
-    regions = sorted(find_regions(page, words), key=lambda r: (round(r[0][1]), r[0][0]))
-    for (x0, y0, x1, y1), ruled_cols, ruled_rows in regions:
-        inside = [w for w in words if x0 <= w.cx <= x1 and y0 <= w.cy <= y1]
-        grid = build_grid(inside, ruled_cols, ruled_rows)
+    for region in find_regions(page, words):
+        grid = build_table([w for w in words if region.holds(w)], region)
         if len(grid) < 2 or len(grid[0]) < 2:
             continue  # a box around text, not a table
+        box = pymupdf.Rect(region.box) * to_page
         records.append({"page": number, "index": len(records) + 1, "header": grid[0], "rows": grid[1:],
-                        "box": [round(v, 2) for v in (x0, y0, x1, y1)], "box_px": None})
+                        "box": [round(v, 2) for v in box], "box_px": None})
     return records
 
+
+def _reading_turn(page) -> int:
+    """Degrees to add to the page's rotation so that most of its text lines read left to right."""
+    up = down = 0
+    m = page.rotation_matrix
+    for block in page.get_text("dict", flags=0)["blocks"]:
+        for line in block.get("lines", []):
+            d = pymupdf.Point(line["dir"]) * pymupdf.Matrix(m.a, m.b, m.c, m.d, 0, 0)
+            up += d.y < -0.99
+            down += d.y > 0.99
+    return 90 if up > down else 270 if down else 0
+
+
+def _turned_tables(page, number: int, turn: int) -> list[dict]:
+    """The page's tables read with `turn` degrees more rotation, the page's own rotation restored."""
+    rotation = page.rotation
+    to_page = page.rotation_matrix
+    try:
+        page.set_rotation((rotation + turn) % 360)
+        to_page = page.derotation_matrix * to_page  # turned display -> unrotated -> displayed
+        words = [w for w in read_words(page).words if w.horizontal]
+        return _tables(page, words, number, to_page)
+    finally:
+        page.set_rotation(rotation)
+
+
+def unexplained(page, text: PageWords, tables: list[dict]) -> list[list[float]]:
+    """Boxes (page points) of aligned columns of numbers that lie outside every table found and every
+    chart: a table the text layer shows but docvl did not read as one (set in a way no rule above
+    covers)."""
+    def inside(w: Word) -> bool:
+        return any(t["box"][0] - 1 <= w.cx <= t["box"][2] + 1 and t["box"][1] - 1 <= w.cy <= t["box"][3] + 1
+                   for t in tables)
+
+    left = [w for w in text.words if w.horizontal and not inside(w)]
+    blocks = numeric_blocks(group_lines(left))
+    if blocks:
+        charts = chart_strokes(page.get_drawings(), page.rotation_matrix)
+        blocks = [b for b in blocks if not is_chart(b, charts)]
+    return [[round(v, 2) for v in box] for box in blocks]

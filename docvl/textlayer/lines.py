@@ -1,0 +1,104 @@
+"""Words into text lines and phrases (runs of words closer than a column gap): what table regions and
+table structure are both read from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .words import Word
+
+# Words further apart than this many line heights belong to different phrases (cells).
+PHRASE_GAP = 0.6
+
+# Two numbers side by side are two cells once they are this many line heights apart (a space), unless
+# the second is a group of three digits (1 000 000, a thousands separator).
+NUMBER_GAP = 0.3
+_THOUSANDS = re.compile(r"\d{3}([.,]\d+)?")
+
+# A number as tables print it: signs, brackets, currency (before or after), thousands separators,
+# percent, footnote stars.
+_NUMBER = re.compile(r"[-+\u2212\u2013(]?[$\u20ac\u00a3]?\d[\d.,\s]*%?\s?[$\u20ac\u00a3]?\)?\**")
+
+
+@dataclass
+class Line:
+    words: list[Word]
+
+    @property
+    def x0(self) -> float:
+        return self.words[0].x0
+
+    @property
+    def x1(self) -> float:
+        return max(w.x1 for w in self.words)
+
+    @property
+    def y0(self) -> float:
+        return min(w.y0 for w in self.words)
+
+    @property
+    def y1(self) -> float:
+        return max(w.y1 for w in self.words)
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+
+def group_lines(words: list[Word]) -> list[Line]:
+    """Words into text lines: a word joins a line it overlaps vertically by half its height."""
+    lines: list[Line] = []
+    for w in sorted(words, key=lambda w: (w.cy, w.x0)):
+        for line in reversed(lines[-3:]):
+            overlap = min(line.y1, w.y1) - max(line.y0, w.y0)
+            if overlap >= 0.5 * min(line.height, w.y1 - w.y0):
+                line.words.append(w)
+                break
+        else:
+            lines.append(Line([w]))
+    for line in lines:
+        line.words.sort(key=lambda w: w.x0)
+    lines.sort(key=lambda line: line.cy)
+    return lines
+
+
+def phrases(line: Line, gap: float = PHRASE_GAP) -> list[list[Word]]:
+    """A line's words split where the gap between two words is wider than `gap` line heights, or
+    between two numbers (running text never sets two numbers side by side), or after dot leaders.
+    Leaders (four dots or more, however widely spaced: never split) belong to the label they run on
+    from; a few dots standing alone are a cell (a missing value)."""
+    width = gap * line.height
+    out = [[line.words[0]]]
+    for w in line.words[1:]:
+        prev = out[-1][-1]
+        space = w.x0 - prev.x1
+        numbers = (space > NUMBER_GAP * line.height and is_number(w.text) and is_number(prev.text)
+                   and not _THOUSANDS.fullmatch(w.text))
+        leaders = is_leader(prev.text), is_leader(w.text)
+        if leaders == (True, False) or (leaders != (True, True) and (space > width or numbers)):
+            out.append([w])
+        else:
+            out[-1].append(w)
+    joined = [out[0]]
+    for p in out[1:]:
+        label = joined[-1][-1]
+        if (all(is_leader(w.text) for w in p) and sum(len(w.text) for w in p) >= 4
+                and not is_leader(label.text) and not is_number(label.text)):
+            joined[-1] = joined[-1] + p
+        else:
+            joined.append(p)
+    return joined
+
+
+def is_leader(text: str) -> bool:
+    """Dots that lead from a label to its value ("....", ". . .", "…")."""
+    return bool(text) and all(c in ".…·" for c in text)
+
+
+def is_number(text: str) -> bool:
+    return bool(_NUMBER.fullmatch(text.strip()))
