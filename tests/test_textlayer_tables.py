@@ -225,10 +225,12 @@ def grid_and_loose_numbers_pdf(path, loose: bool):
     table_pdf(path.with_suffix(".grid.pdf"), "grid")
     doc = pymupdf.open(path.with_suffix(".grid.pdf"))
     if loose:
-        numbers = [["10.5", "11.2", "12.9"], ["8.25", "9.50", "7.75"], ["1.00", "2.50", "3.75"], ["4.20", "5.10", "6.30"]]
+        numbers = [["10.5", "11.2", "12.9"], ["8.25", "9.50", "7.75"], ["1.00", "2.50", "3.75"],
+                   ["4.20", "5.10", "6.30"]]
+        note = "a note that runs on across all of the columns of figures"
         for i, row in enumerate(numbers):
             write_rows(doc[0], [row], [320, 380, 440], 480 + 28 * i, align="right")
-            doc[0].insert_text((200, 494 + 28 * i), "a note that runs on across all of the columns of figures", fontsize=10)
+            doc[0].insert_text((200, 494 + 28 * i), note, fontsize=10)
     doc.save(path)
     return path
 
