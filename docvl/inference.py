@@ -8,6 +8,7 @@ way until the page at fault fails alone. An engine that cannot run at all ends t
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -129,35 +130,66 @@ class Inference:
         """What says the answer may not be right: its token probabilities, the token limit."""
         warnings = record.setdefault("warnings", [])
         record["confidence"] = token_confidence(gen.token_logprobs)
-        if record["confidence"] is not None and record.get("lines"):
-            line_confidence(record["lines"], gen.text, gen.token_texts, gen.token_logprobs)
+        if record["confidence"] is not None:
+            element_confidence(record, gen.text, gen.token_texts, gen.token_logprobs)
         if gen.finish_reason == "length":
             record["truncated"] = True
             warnings.append(f"the answer reached the token limit ({gen.completion_tokens} tokens, --max-new-tokens) "
                             "and was cut off there; raise --max-new-tokens if the page holds more")
 
 
-def line_confidence(lines: list[dict], text: str, pieces: list[str] | None, logprobs: list[float]) -> None:
-    """Each OCR line's own confidence (ocr --boxes): the mean probability of the tokens that wrote its text,
-    found in order in the model's answer. Left out when the tokens' texts are unknown or do not spell the
-    answer, and null for a line whose text is not found."""
+def span_confidences(spans: list[str], text: str, pieces: list[str] | None,
+                     logprobs: list[float]) -> list[dict | None] | None:
+    """The confidence of each span of the answer's text (a line, a field's value, a table cell): the
+    mean probability of the tokens that wrote it, the spans found in order in the answer. None when the
+    tokens' texts are unknown or do not spell the answer; a span not found (empty, or rewritten by the
+    parser, such as a number or date put in its canonical form) gets None."""
     if not pieces or len(pieces) != len(logprobs) or "".join(pieces) != text:
-        return
+        return None
     ends, total = [], 0
     for piece in pieces:
         total += len(piece)
         ends.append(total)
-    cursor = 0
-    for line in lines:
-        start = text.find(line["text"], cursor) if line["text"] else -1
+    found, cursor = [], 0
+    for span in spans:
+        start = text.find(span, cursor) if span else -1
         if start < 0:
-            line["confidence"] = None
+            found.append(None)
             continue
-        stop = start + len(line["text"])
+        stop = start + len(span)
         cursor = stop
         # tokens overlapping [start, stop): those ending after start and starting before stop
         chosen = [lp for lp, end, piece in zip(logprobs, ends, pieces) if end > start and end - len(piece) < stop]
-        line["confidence"] = token_confidence(chosen)
+        found.append(token_confidence(chosen))
+    return found
+
+
+def element_confidence(record: dict, text: str, pieces: list[str] | None, logprobs: list[float]) -> None:
+    """Confidence of the page's elements where the answer allows: each OCR line (`confidence`), each
+    table cell (`cell_confidence`: the header's and the rows' cells, as the table's grid) and each key
+    field (`field_confidence`: name -> confidence, null where the value is absent or rewritten)."""
+    lines = record.get("lines") or []
+    if lines:
+        confs = span_confidences([ln["text"] for ln in lines], text, pieces, logprobs)
+        for line, conf in zip(lines, confs or []):
+            line["confidence"] = conf
+    for table in record.get("tables") or []:
+        grid = ([table["header"]] if table.get("header") else []) + table["rows"]
+        confs = span_confidences([cell for row in grid for cell in row], text, pieces, logprobs)
+        if confs is not None:
+            it = iter(confs)
+            table["cell_confidence"] = [[next(it) for _ in row] for row in grid]
+    fields = record.get("fields")
+    if isinstance(fields, dict) and fields:
+        names = [n for n, v in fields.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+        confs = span_confidences([_field_text(fields[n]) for n in names], text, pieces, logprobs)
+        if confs is not None:
+            by_name = dict(zip(names, confs))
+            record["field_confidence"] = {n: by_name.get(n) for n in fields}
+
+
+def _field_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 REVIEW_WARNING = "low confidence: "

@@ -172,5 +172,13 @@ def _append(table: dict, part: dict, repeated: bool) -> dict:
     rows = list(part.get("rows") or [])
     if not repeated and part.get("header") is not None:
         rows.insert(0, part["header"])  # a data row read as the part's header
-    return dict(table, rows=table["rows"] + rows, row_pages=table["row_pages"] + [part["page"]] * len(rows),
-                parts=table["parts"] + [_part(part)])
+    joined = dict(table, rows=table["rows"] + rows, row_pages=table["row_pages"] + [part["page"]] * len(rows),
+                  parts=table["parts"] + [_part(part)])
+    # Cell confidences (model tables) follow their cells: the header's row first where there is one.
+    cells = part.get("cell_confidence")
+    if "cell_confidence" in table and cells is not None:
+        skip = 1 if repeated and part.get("header") is not None else 0
+        joined["cell_confidence"] = table["cell_confidence"] + cells[skip:]
+    else:
+        joined.pop("cell_confidence", None)
+    return joined

@@ -287,3 +287,34 @@ def test_ocr_lines_record_their_own_confidence(run_cli, server, tmp_path):
                                    "min": pytest.approx(math.exp(-0.01), rel=1e-5), "tokens": 2}
     assert second["confidence"]["mean"] == pytest.approx(math.exp(-2.0), rel=1e-5)
     assert record["confidence"]["tokens"] == len(pieces)
+
+
+def _scripted(pieces: list[tuple[str, float]]) -> dict:
+    answer = completion("".join(p for p, _ in pieces))
+    answer["choices"][0]["logprobs"] = {"content": [{"token": p, "logprob": v} for p, v in pieces]}
+    return answer
+
+
+def test_table_cells_and_fields_record_their_own_confidence(run_cli, server, tmp_path):
+    table = [("<table><tr><th>", -0.01), ("Item", -0.01), ("</th><th>", -0.01), ("Amount", -0.01),
+             ("</th></tr><tr><td>", -0.01), ("Tea", -3.0), ("</td><td>", -0.01), ("4.50", -0.5),
+             ("</td></tr></table>", -0.01)]
+    fields = [('{"vendor": "', -0.01), ("AC", -0.2), ("ME", -0.4), ('", "total": "', -0.01), ("12.50", -1.0),
+              ('"}', -0.01)]
+    srv = server(lambda n: _scripted(table if n == 0 else fields))
+    image = page(tmp_path / "p.png")
+    code, out, err = run_cli("extract-tables", image, "--format", "json", "--base-url", srv.url, *BUDGET,
+                             "--orientation", "off", "--concurrency", 1)
+    assert code == 0, err
+    [record] = valid(json.loads(out))["pages"]
+    cells = record["tables"][0]["cell_confidence"]
+    assert [[round(c["mean"], 4) for c in row] for row in cells] == [
+        [round(math.exp(-0.01), 4)] * 2, [round(math.exp(-3.0), 4), round(math.exp(-0.5), 4)]]
+    code, out, err = run_cli("extract", image, "--fields", "vendor,total,date", "--base-url", srv.url, *BUDGET,
+                             "--orientation", "off", "--concurrency", 1)
+    assert code == 0, err
+    [record] = valid(json.loads(out))["pages"]
+    conf = record["field_confidence"]
+    assert conf["date"] is None and conf["total"]["mean"] == pytest.approx(math.exp(-1.0), rel=1e-5)
+    assert conf["vendor"] == {"mean": pytest.approx((math.exp(-0.2) + math.exp(-0.4)) / 2, rel=1e-5),
+                              "min": pytest.approx(math.exp(-0.4), rel=1e-5), "tokens": 2}
