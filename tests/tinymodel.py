@@ -7,6 +7,7 @@ a user's and cached between test sessions, keyed by the recipe and the transform
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -24,8 +25,10 @@ TINY_VISION = dict(depth=2, embed_dim=64, num_heads=4, hidden_size=64)
 
 def config_dict(text: dict | None = None, vision: dict | None = None) -> dict:
     cfg = json.loads((FIXTURES / "config-2b-instruct.json").read_text())
-    cfg.update(text or {})
-    cfg["vision_config"].update(vision or {})
+    # Copies: transformers' config classes normalise nested dicts such as rope_scaling in place, which
+    # would change the recipe (and so the cache key) of every checkpoint built after the first.
+    cfg.update(copy.deepcopy(text or {}))
+    cfg["vision_config"].update(copy.deepcopy(vision or {}))
     return cfg
 
 
