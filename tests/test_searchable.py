@@ -45,12 +45,14 @@ def trained_model():
     return build_answering_checkpoint("searchable", ANSWER)
 
 
+# The scripted answers place words in thousandths of the page as displayed: --orientation off keeps a
+# page shown sideways (a /Rotate page, a turned image) from being turned upright for the model first.
 def local_opts(model):
-    return ("--model", model, "--min-pixels", MIN, "--max-pixels", MAX, "--max-new-tokens", 160, "--workers", 1)
+    return ("--orientation", "off", "--model", model, "--min-pixels", MIN, "--max-pixels", MAX, "--max-new-tokens", 160, "--workers", 1)
 
 
 def opts(url):
-    return ("--base-url", url, "--model", "Qwen/Qwen2-VL-2B-Instruct", "--family", "qwen2-vl", "--min-pixels", MIN,
+    return ("--orientation", "off", "--base-url", url, "--model", "Qwen/Qwen2-VL-2B-Instruct", "--family", "qwen2-vl", "--min-pixels", MIN,
             "--max-pixels", MAX, "--max-new-tokens", 160, "--workers", 1)
 
 
