@@ -99,7 +99,9 @@ def document_markdown(pages: list[dict]) -> None:
             seen[edge][key] += 1
     for page in pages:
         blocks = page.pop("blocks", None)
-        if blocks is None:
+        if blocks is None:  # a model page: its answer is its Markdown; the prompt leaves furniture out
+            if page.get("status") == "ok":
+                page.setdefault("furniture", [])
             continue
         furniture, kept = [], []
         for b in blocks:
