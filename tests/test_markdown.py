@@ -146,3 +146,15 @@ def test_several_documents_through_out_dir_and_the_api(run_cli, tmp_path):
     docs = list(docvl.run("ocr", [tmp_path / "in"], format="markdown", out_dir=tmp_path / "api", text_layer="only"))
     assert [d.markdown for d in docs] == [PAGE_1 + "\f" + PAGE_2] * 2
     assert sorted(p.name for p in (tmp_path / "api").rglob("*.md")) == ["a.pdf.md", "b.pdf.md"]
+
+
+def test_a_short_line_ending_a_sentence_ends_its_paragraph(run_cli, tmp_path):
+    lines = ["The first paragraph runs across the whole width of the", "column and ends here.",
+             "The second one starts on the next line, with no white", "between them at all, and ends too."]
+    doc = pymupdf.open()
+    page_ = doc.new_page()
+    for i, line in enumerate(lines):
+        page_.insert_text((72, 100 + 12 * i), line, fontsize=10)
+    doc.save(tmp_path / "p.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "p.pdf", "--format", "markdown", "--text-layer", "only")
+    assert out == (f"{lines[0]} {lines[1]}\n\n{lines[2]} {lines[3]}\n")

@@ -39,6 +39,8 @@ BOLD_WORDS = 12
 PARA_GAP = 0.7
 # A line starting this many line heights right of the one above starts a paragraph (an indent).
 INDENT = 0.8
+# A line ending a sentence this share of the block's width short of its right edge ends a paragraph.
+SHORT = 0.15
 # Font sizes within this ratio are one style.
 SAME_SIZE = 1.1
 
@@ -199,6 +201,10 @@ def _continues(run: list[Line], line: Line, body: float) -> bool:
     if _list_start(first):  # a list item's wrapped lines hang under its text, right of the marker
         return line.x0 > first.x0 + 0.1 * h
     if line.x0 - prev.x0 > INDENT * h:  # an indented first line starts a paragraph
+        return False
+    # a sentence ending short of the block's right edge ends its paragraph (a line break, a last line)
+    left, right = min(x.x0 for x in (*run, line)), max(x.x1 for x in (*run, line))
+    if line_text(prev)[1].endswith((".", "!", "?", ":")) and prev.x1 < right - SHORT * (right - left):
         return False
     return True
 
