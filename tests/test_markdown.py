@@ -98,17 +98,26 @@ def test_furniture_is_kept_in_json_and_the_text_is_unchanged(run_cli, tmp_path):
     assert "markdown" not in json.loads(plain)["pages"][0]
 
 
-def test_on_one_page_only_a_page_number_is_furniture(run_cli, tmp_path):
+BODY = ["The body of the page is a paragraph of a few lines, set at the size most of the",
+        "page's characters are set in, against which an edge line is small or is not."]
+
+
+def test_on_a_page_alone_page_numbers_small_edge_lines_and_margin_stamps_are_furniture(run_cli, tmp_path):
     doc = pymupdf.open()
     page_ = doc.new_page()
-    page_.insert_text((72, 40), "A line at the top edge", fontsize=9)
-    page_.insert_text((72, 100), "The body of a page, a paragraph of text.", fontsize=10)
-    page_.insert_text((300, 770), "- 7 -", fontsize=9)
+    page_.insert_text((72, 40), "A line at the top edge", fontsize=10)
+    for i, line in enumerate(BODY):
+        page_.insert_text((72, 100 + 12 * i), line, fontsize=10)
+    page_.insert_text((72, 650), "1 A footnote, set small.", fontsize=7)
+    page_.insert_text((72, 790), "Downloaded from example.org on 2 December 2026", fontsize=7)
+    page_.insert_text((300, 815), "- 7 -", fontsize=10)
+    page_.insert_text((580, 500), "arXiv:2612.00001v1 [cs.CL] 2 Dec 2026", fontsize=8, rotate=90)
     doc.save(tmp_path / "one.pdf")
     code, out, err = run_cli("ocr", tmp_path / "one.pdf", "--markdown", "--text-layer", "only")
     [p] = valid(json.loads(out))["pages"]
-    assert p["furniture"] == ["- 7 -"]
-    assert p["markdown"] == "A line at the top edge\n\nThe body of a page, a paragraph of text."
+    assert p["furniture"] == ["Downloaded from example.org on 2 December 2026", "- 7 -",
+                              "arXiv:2612.00001v1 [cs.CL] 2 Dec 2026"]
+    assert p["markdown"] == f"A line at the top edge\n\n{' '.join(BODY)}\n\n1 A footnote, set small."
 
 
 def test_a_model_page_gets_the_markdown_prompt_and_its_answer_cleaned(run_cli, server, tmp_path):

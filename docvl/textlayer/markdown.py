@@ -7,9 +7,11 @@ is known only once every page of the document has been read:
   (textlayer.order) grouped into blocks: headings (a line set larger than the page's body text, or
   bold and short), list items (a bullet or a number at its start), paragraphs (lines joined across
   line breaks and hyphenation) and tables (textlayer.tables, as pipe tables in place of their lines).
-  Lines alone at the top or bottom edge of the page, set apart by white, are marked as edge blocks;
+  Lines alone at the top or bottom edge of the page, set apart by white, are marked as edge blocks,
+  and so are lines running up or down a margin beside all the horizontal text;
 - `document_markdown` (once the document is done): edge blocks whose text, digits aside, recurs at the
-  same edge of another page, and lone page numbers, are furniture: left out of the Markdown and kept in
+  same edge of another page, lone page numbers, edge lines set smaller than the body (not footnotes)
+  and margin lines are furniture: left out of the Markdown and kept in
   the page record's "furniture". Every other block is the page's Markdown.
 
 Blocks are plain dicts (they travel from worker processes and are journalled with the page for resuming).
@@ -33,6 +35,8 @@ EDGE_WHITE = 1.0
 # A line set this much larger than the page's body text is a heading: level 1, 2, else 3.
 HEADING = 1.15
 H1, H2 = 1.6, 1.3
+# A heading has at most this many words.
+HEADING_WORDS = 30
 # A bold line is a heading when it stands alone and has at most this many words.
 BOLD_WORDS = 12
 # Lines further apart than this many line heights (white between them) are different paragraphs.
@@ -41,6 +45,10 @@ PARA_GAP = 0.7
 INDENT = 0.8
 # A line ending a sentence this share of the block's width short of its right edge ends a paragraph.
 SHORT = 0.15
+# An edge line set at this share of the body size or less is furniture even on a page alone...
+SMALL = 0.9
+# ...unless it reads as a footnote (a number or a mark, then text).
+_FOOTNOTE = re.compile(r"^(\d{1,3}|[*\u2020\u2021\u00a7])\s*[A-Za-z]")
 # Font sizes within this ratio are one style.
 SAME_SIZE = 1.1
 
@@ -80,21 +88,28 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
             close()
             block = _text_block([line], body)
             block["edge"] = edges[i]
+            # set smaller than the body text, and not a footnote: furniture though the page be alone
+            block["small"] = bool(body) and _size(line) <= SMALL * body and not _FOOTNOTE.match(block["text"])
             blocks.append(block)
             continue
         if run and not _continues(run, line, body):
             close()
         run.append(line)
     close()
+    left = min((line.x0 for line in lines), default=0.0)
+    right = max((line.x1 for line in lines), default=page.rect.width)
     for box, text in words.skew:  # rotated or vertical lines: in the PDF's order, a paragraph each
-        blocks.append({"kind": "para", "md": _escape(text), "text": text, "edge": None})
+        # one running up or down a margin, beside all the horizontal text, is a stamp ("Downloaded
+        # from ...", an arXiv id): furniture
+        side = "side" if lines and (box[2] <= left or box[0] >= right) else None
+        blocks.append({"kind": "para", "md": _escape(text), "text": text, "edge": side})
     return blocks
 
 
 def document_markdown(pages: list[dict]) -> None:
     """Decide furniture over the document's pages and set each text-layer page's "markdown" and
     "furniture" from its blocks (the "blocks" field is removed)."""
-    seen: dict[str, Counter] = {"top": Counter(), "bottom": Counter()}
+    seen: dict[str, Counter] = {"top": Counter(), "bottom": Counter(), "side": Counter()}
     for page in pages:
         keys = {(b["edge"], _key(b["text"])) for b in page.get("blocks") or [] if b.get("edge")}
         for edge, key in keys:
@@ -107,7 +122,8 @@ def document_markdown(pages: list[dict]) -> None:
             continue
         furniture, kept = [], []
         for b in blocks:
-            if b.get("edge") and (seen[b["edge"]][_key(b["text"])] >= 2 or _PAGE_NUMBER.match(b["text"])):
+            if b.get("edge") and (b["edge"] == "side" or b.get("small") or seen[b["edge"]][_key(b["text"])] >= 2
+                                  or _PAGE_NUMBER.match(b["text"])):
                 furniture.append(b["text"])
             else:
                 kept.append(b)
@@ -130,22 +146,31 @@ def _key(text: str) -> str:
 
 
 def _edges(lines: list[Line], height: float) -> dict[int, str]:
-    """Indexes of the lines at the page's top or bottom edge with white between them and the body."""
+    """Indexes of the lines at the page's top or bottom edge: those within EDGE of it, up to the white
+    (EDGE_WHITE line heights or more) furthest from the edge within that band that sets them apart
+    from the body (a footer may be several lines, close together)."""
     edges: dict[int, str] = {}
-    if len(lines) < 2:
-        return edges
     by_y = sorted(range(len(lines)), key=lambda i: lines[i].cy)
-    # from the top down while the lines lie in the band and white sets them apart from the next
-    for a, b in zip(by_y, by_y[1:]):
-        line, below = lines[a], lines[b]
-        if line.y1 > EDGE * height or below.y0 - line.y1 < EDGE_WHITE * line.height:
+    if len(by_y) < 2:
+        return edges
+    top = 0  # lines by_y[:top] are the top's
+    for k in range(1, len(by_y)):
+        above, below = lines[by_y[k - 1]], lines[by_y[k]]
+        if above.y1 > EDGE * height:
             break
-        edges[a] = "top"
-    for a, b in zip(reversed(by_y), list(reversed(by_y))[1:]):
-        line, above = lines[a], lines[b]
-        if line.y0 < (1 - EDGE) * height or line.y0 - above.y1 < EDGE_WHITE * line.height or a in edges:
+        if below.y0 - above.y1 >= EDGE_WHITE * above.height:
+            top = k
+    bottom = len(by_y)  # lines by_y[bottom:] are the bottom's
+    for k in range(len(by_y) - 1, top, -1):
+        above, below = lines[by_y[k - 1]], lines[by_y[k]]
+        if below.y0 < (1 - EDGE) * height:
             break
-        edges[a] = "bottom"
+        if below.y0 - above.y1 >= EDGE_WHITE * below.height:
+            bottom = k
+    for i in by_y[:top]:
+        edges[i] = "top"
+    for i in by_y[bottom:]:
+        edges[i] = "bottom"
     return edges
 
 
@@ -170,9 +195,9 @@ def _body_size(lines: list[Line]) -> float:
 def _heading_level(run: list[Line], body: float) -> int:
     size = max(_size(line) for line in run)
     ratio = size / body if body else 1.0
-    if ratio >= HEADING:
-        return 1 if ratio >= H1 else 2 if ratio >= H2 else 3
     words = sum(len(line.words) for line in run)
+    if ratio >= HEADING and words <= HEADING_WORDS:  # more is a paragraph set large (an abstract)
+        return 1 if ratio >= H1 else 2 if ratio >= H2 else 3
     text = line_text(run[-1])[1]
     if all(_bold(line) for line in run) and words <= BOLD_WORDS and not text.endswith((".", ":", ",", ";")):
         return 3
