@@ -167,3 +167,16 @@ def test_a_short_line_ending_a_sentence_ends_its_paragraph(run_cli, tmp_path):
     doc.save(tmp_path / "p.pdf")
     code, out, err = run_cli("ocr", tmp_path / "p.pdf", "--format", "markdown", "--text-layer", "only")
     assert out == (f"{lines[0]} {lines[1]}\n\n{lines[2]} {lines[3]}\n")
+
+
+def test_a_numbered_list_keeps_its_wrapped_lines_and_markup_in_text_is_escaped(run_cli, tmp_path):
+    doc = pymupdf.open()
+    page_ = doc.new_page()
+    page_.insert_text((72, 100), "1. The first step of the procedure, long enough that it", fontsize=10)
+    page_.insert_text((86, 112), "wraps onto a second line under its text.", fontsize=10)
+    page_.insert_text((72, 124), "2) The second step.", fontsize=10)
+    page_.insert_text((72, 160), "# is the number sign, and -5% is a fall, not a list.", fontsize=10)
+    doc.save(tmp_path / "l.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "l.pdf", "--format", "markdown", "--text-layer", "only")
+    assert out == ("1. The first step of the procedure, long enough that it wraps onto a second line under its text.\n"
+                   "2. The second step.\n\n\\# is the number sign, and -5% is a fall, not a list.\n")

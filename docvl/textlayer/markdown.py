@@ -52,7 +52,8 @@ _FOOTNOTE = re.compile(r"^(\d{1,3}|[*\u2020\u2021\u00a7])\s*[A-Za-z]")
 # Font sizes within this ratio are one style.
 SAME_SIZE = 1.1
 
-_BULLET = re.compile(r"^([\u2022\u25cf\u25e6\u25aa\u25a0\u2023\u2043\u00b7\u2013\u2014*-])\s*(.*)$")
+# A bullet glyph, or a dash or star followed by a space (-5% or *Note is text).
+_BULLET = re.compile(r"^(?:[\u2022\u25cf\u25e6\u25aa\u25a0\u2023\u2043\u00b7]\s*|[-*\u2013\u2014]\s+)(\S.*)$")
 _NUMBERED = re.compile(r"^(\d{1,3})[.)]\s+(.*)$")
 _PAGE_NUMBER = re.compile(r"^(page\s+)?[-\u2013\u2014(\[]?\s*(\d{1,4}|[ivxlcdm]{1,7})\s*[-\u2013\u2014)\]]?"
                           r"(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
@@ -206,7 +207,7 @@ def _heading_level(run: list[Line], body: float) -> int:
 
 def _list_start(line: Line) -> bool:
     text = line_text(line)[1]
-    return bool(_BULLET.match(text) and len(text) > 1 or _NUMBERED.match(text))
+    return bool(_BULLET.match(text) or _NUMBERED.match(text)) and not _PAGE_NUMBER.match(text)
 
 
 def _continues(run: list[Line], line: Line, body: float) -> bool:
@@ -242,7 +243,7 @@ def _text_block(run: list[Line], body: float) -> dict:
         return {"kind": "heading", "md": "#" * level + " " + _escape(text), "text": text, "edge": None}
     bullet, numbered = _BULLET.match(text), _NUMBERED.match(text)
     if _list_start(run[0]) and (bullet or numbered):
-        md = f"- {_escape(bullet.group(2))}" if bullet else f"{numbered.group(1)}. {_escape(numbered.group(2))}"
+        md = f"- {_escape(bullet.group(1))}" if bullet else f"{numbered.group(1)}. {_escape(numbered.group(2))}"
         return {"kind": "item", "md": md, "text": text, "edge": None}
     return {"kind": "para", "md": _escape(text), "text": text, "edge": None}
 
