@@ -69,6 +69,11 @@ class Document:
         return "\f".join(p.get("text", "") for p in self.pages if p.get("status") == "ok")
 
     @property
+    def markdown(self) -> str:
+        """The Markdown of every ok page (ocr with markdown=True), pages separated by a form feed."""
+        return "\f".join(p.get("markdown", "") for p in self.pages if p.get("status") == "ok")
+
+    @property
     def tables(self) -> list[dict]:
         """Every table record of every page (extract_tables)."""
         return [t for p in self.pages for t in p.get("tables", [])]
@@ -156,9 +161,11 @@ class Engine:
 # -- the tasks ---------------------------------------------------------------------------------------
 
 def ocr(source: Source, *, lang: str | None = None, boxes: bool = False, text_layer: str = "auto",
-        engine: Engine | None = None, **options) -> Document:
-    """The text of every page (`boxes=True`: each line with its box in page coordinates)."""
-    return _one(_task("ocr", dict(lang=lang, boxes=boxes, text_layer=text_layer), options), source, engine, options)
+        markdown: bool = False, engine: Engine | None = None, **options) -> Document:
+    """The text of every page (`boxes=True`: each line with its box in page coordinates; `markdown=True`:
+    each page's Markdown too, in `Document.markdown`, running headers and footers in its "furniture")."""
+    task = _task("ocr", dict(lang=lang, boxes=boxes, text_layer=text_layer, markdown=markdown), options)
+    return _one(task, source, engine, options)
 
 
 def extract_tables(source: Source, *, text_layer: str = "auto", engine: Engine | None = None,
@@ -186,7 +193,7 @@ def run(task: str, inputs: Iterable[str | os.PathLike], *, out_dir: str | os.Pat
     """A batch: `task` ("ocr", "extract-tables", "ground", "extract") over files and folders, yielding
     each document as it finishes, failed ones too (a bad file never stops the batch). With `out_dir`
     each is also written there and the batch resumes as the CLI's --out-dir does; `format` is json, jsonl
-    or text, for "ocr" also pdf (searchable), hocr or alto. Task options (lang, query, fields, ...) and
+    or text, for "ocr" also markdown (implies markdown=True), pdf (searchable), hocr or alto. Task options (lang, query, fields, ...) and
     the CLI's options are keyword arguments."""
     from .ocr_output import FORMATS, OcrFileSink
 
@@ -195,6 +202,10 @@ def run(task: str, inputs: Iterable[str | os.PathLike], *, out_dir: str | os.Pat
         if task != "ocr":
             raise UsageError(f"format {format!r} is for task \"ocr\"")
         task_options["boxes"] = True  # a text layer, hOCR and ALTO are made of the lines' boxes
+    if format == "markdown":
+        if task != "ocr":
+            raise UsageError(f"format {format!r} is for task \"ocr\"")
+        task_options["markdown"] = True
     job_task = _task(task, task_options, options)
     config = _config(engine, {**options, "out_dir": None if out_dir is None else os.fspath(out_dir)})
     if format not in SUFFIXES:
@@ -213,7 +224,7 @@ def run(task: str, inputs: Iterable[str | os.PathLike], *, out_dir: str | os.Pat
 
 # -- plumbing ----------------------------------------------------------------------------------------
 
-_TASK_OPTIONS = {"lang", "boxes", "text_layer", "query", "all", "overlay", "fields", "schema"}
+_TASK_OPTIONS = {"lang", "boxes", "markdown", "text_layer", "query", "all", "overlay", "fields", "schema"}
 
 
 def _task(name: str, task_options: dict, options: dict) -> Task:
@@ -223,9 +234,9 @@ def _task(name: str, task_options: dict, options: dict) -> Task:
     if name == "ocr":
         from .tasks.ocr import ocr_task
 
-        boxes = bool(task_options.get("boxes"))
-        task = ocr_task(task_options.get("lang"), prompt_file, boxes)
-        return with_text_layer(task, "lines" if boxes else "text", task_options.get("text_layer", "auto"))
+        boxes, markdown = bool(task_options.get("boxes")), bool(task_options.get("markdown"))
+        task = ocr_task(task_options.get("lang"), prompt_file, boxes, markdown)
+        return with_text_layer(task, "lines" if boxes else "text", task_options.get("text_layer", "auto"), markdown)
     if name in ("extract-tables", "extract_tables", "tables"):
         from .tasks.tables import tables_task
 

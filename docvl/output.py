@@ -35,18 +35,20 @@ def dumps(record: dict, indent: int | None = None) -> str:
     return utf8_safe(json.dumps(record, ensure_ascii=False, indent=indent))
 
 
-def as_text(record: dict) -> str:
+def as_text(record: dict, field: str = "text") -> str:
+    """The pages' `field` ("text" or "markdown"), a form feed between pages; a failed page says so."""
     parts = []
     for page in record.get("pages", []):
         if page.get("status") == "ok":
-            parts.append(page.get("text", ""))
+            parts.append(page.get(field, ""))
         else:
-            parts.append(f"[page {page.get('page')} failed: {page.get('error')}]")
+            error = f"page {page.get('page')} failed: {page.get('error')}"
+            parts.append(f"[{error}]" if field == "text" else f"<!-- {error.replace('--', '- -')} -->")
     return utf8_safe("\f\n".join(parts) + "\n")
 
 
 # One output file per document under --out-dir, named by the input and this suffix.
-SUFFIXES = {"json": ".json", "jsonl": ".jsonl", "text": ".txt", "pdf": ".pdf", "hocr": ".hocr", "alto": ".alto.xml"}
+SUFFIXES = {"json": ".json", "jsonl": ".jsonl", "text": ".txt", "markdown": ".md", "pdf": ".pdf", "hocr": ".hocr", "alto": ".alto.xml"}
 
 
 @functools.cache
@@ -131,10 +133,10 @@ class DocumentSink:
         records = list(records)
         if self.fmt == "jsonl":
             return "".join(dumps(r) + "\n" for r in records)
-        if self.fmt == "text":
+        if self.fmt in ("text", "markdown"):
             # A form-feed line between documents (a page's last line ends in one); a failed document has
             # no text (its error is on stderr), so a run where nothing succeeded writes nothing.
-            return "\f\n".join(as_text(r) for r in records if r.get("status") != "failed")
+            return "\f\n".join(as_text(r, self.fmt) for r in records if r.get("status") != "failed")
         body = records[0] if len(records) == 1 else records
         return dumps(body, indent=2) + "\n"
 

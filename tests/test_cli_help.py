@@ -41,7 +41,7 @@ def test_options_with_a_fixed_set_of_values_list_them():
 
 def test_a_value_outside_the_choices_is_one_line():
     r = run_docvl("ocr", "examples/invoice.pdf", "--format", "xml", cwd=ROOT)
-    assert r.code == 2 and r.stderr == "docvl: error: --format xml: use json, jsonl, text, pdf, hocr or alto\n"
+    assert r.code == 2 and r.stderr == "docvl: error: --format xml: use json, jsonl, text, markdown, pdf, hocr or alto\n"
 
 
 def test_version_prints_the_package_version_without_loading_torch():

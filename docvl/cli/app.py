@@ -18,24 +18,29 @@ from .common import DEFAULT_PAGE_TIMEOUT, MaxPixels, MinPixels, Pages, PageTimeo
 def ocr(
     files: Files,
     lang: Annotated[str | None, typer.Option("--lang", help="Language code of the text, e.g. ko, ja, de.")] = None,
-    fmt: Annotated[str, typer.Option("--format", metavar="json|jsonl|text|pdf|hocr|alto", help=(
+    fmt: Annotated[str, typer.Option("--format", metavar="json|jsonl|text|markdown|pdf|hocr|alto", help=(
         "JSON, JSONL (a document a line) or text: the pages' text, a form feed between pages and a "
         "form-feed line between documents (a document that failed has no text; its error is on stderr). "
+        "markdown: the same, of the pages' Markdown (implies --markdown). "
         "With line boxes: pdf (the input with an invisible text layer), hocr or alto."))] = "json",
     output: Output = None,
     boxes: Annotated[bool, typer.Option("--boxes", help="Each line of text with its box in page coordinates.")] = False,
     text_layer: TextLayer = "auto",
+    markdown: Annotated[bool, typer.Option("--markdown", help=(
+        "Each page's Markdown too: headings, lists, tables, paragraphs joined; running headers, footers "
+        "and page numbers left out (kept as \"furniture\"). See docs/markdown.md."))] = False,
     *,
     config: Config,
 ) -> None:
-    """OCR: the text of every page, as JSON (default), JSONL, plain text, a searchable PDF, hOCR or ALTO."""
+    """OCR: the text of every page, as JSON (default), JSONL, plain text, Markdown, a searchable PDF, hOCR or ALTO."""
     from ..output import DocumentSink
     from ..ocr_output import FORMATS, OcrFileSink
     from ..tasks.ocr import ocr_task
     from ..textlayer.answer import with_text_layer
 
-    if fmt not in ("json", "jsonl", "text", *FORMATS):
-        raise UsageError(f"--format {fmt}: use json, jsonl, text, pdf, hocr or alto")
+    if fmt not in ("json", "jsonl", "text", "markdown", *FORMATS):
+        raise UsageError(f"--format {fmt}: use json, jsonl, text, markdown, pdf, hocr or alto")
+    markdown = markdown or fmt == "markdown"
     if fmt not in FORMATS:
         sink = DocumentSink(fmt, output)
     else:
@@ -46,7 +51,8 @@ def ocr(
             if len(files) > 1 or any(f.startswith("@") or Path(f).is_dir() for f in files):
                 raise UsageError(f"--format {fmt} writes one document per file; for several inputs use --out-dir")
         sink = OcrFileSink(fmt, output, replace=text_layer == "off")
-    task = with_text_layer(ocr_task(lang, config.prompt_file, boxes), "lines" if boxes else "text", text_layer)
+    task = with_text_layer(ocr_task(lang, config.prompt_file, boxes, markdown), "lines" if boxes else "text",
+                           text_layer, markdown)
     if fmt in FORMATS:
         task.finish = sink.finish
     run_task(task, files, sink, config)

@@ -1,5 +1,10 @@
 """OCR: the page's text in reading order. Template fields: {language_hint}, {language}.
 
+With markdown (`ocr --markdown`), the model is asked for the page as Markdown (template
+`ocr-markdown`): its cleaned answer is both `text` and `markdown`. Pages answered from the text layer
+carry Markdown blocks, rendered once the document is done, when its running headers, footers and page
+numbers are known (textlayer/markdown.py: they go to `furniture`).
+
 With boxes, the model is asked for each line with its box (template `ocr-boxes`); the lines come out
 in page coordinates and `text` is their text, one line each.
 """
@@ -7,6 +12,7 @@ in page coordinates and `text` is their text, one line each.
 from __future__ import annotations
 
 from .. import prompts
+from ..errors import UsageError
 from ..coords import anchor_all
 from ..parsers.boxes import parse_boxes
 from ..parsers.text import clean_answer
@@ -14,16 +20,35 @@ from ..raster import PageImage
 from . import Task
 
 
-def ocr_task(lang: str | None = None, prompt_file: str | None = None, boxes: bool = False) -> Task:
+def ocr_task(lang: str | None = None, prompt_file: str | None = None, boxes: bool = False,
+             markdown: bool = False) -> Task:
+    if boxes and markdown:
+        raise UsageError("--markdown with --boxes (or --format pdf, hocr, alto): not supported; use one")
     language = prompts.language_name(lang)
     hint = f" The text is in {language}." if language else ""
+    name = "ocr-boxes" if boxes else "ocr-markdown" if markdown else "ocr"
 
     def prompt(page: PageImage, family: str) -> str:
-        template = prompts.load_template("ocr-boxes" if boxes else "ocr", family, prompt_file)
+        template = prompts.load_template(name, family, prompt_file)
         return prompts.render(template, language_hint=hint, language=language or "its original language")
 
-    return Task("ocr", prompt, parse_ocr_lines if boxes else parse_ocr,
-                {"lang": lang, "prompt_file": prompt_file, "boxes": boxes})
+    options = {"lang": lang, "prompt_file": prompt_file, "boxes": boxes}
+    if not markdown:
+        return Task("ocr", prompt, parse_ocr_lines if boxes else parse_ocr, options)
+    return Task("ocr", prompt, parse_ocr_markdown, {**options, "markdown": True}, summarize=summarize_markdown)
+
+
+def parse_ocr_markdown(text: str, page: PageImage, family: str) -> dict:
+    fields = parse_ocr(text, page, family)
+    fields["markdown"] = fields["text"]
+    return fields
+
+
+def summarize_markdown(pages: list[dict]) -> dict:
+    from ..textlayer.markdown import document_markdown
+
+    document_markdown(pages)
+    return {}
 
 
 def parse_ocr(text: str, page: PageImage, family: str) -> dict:

@@ -41,6 +41,7 @@ class TextLayerAnswer:
 
     content: str
     only: bool = False
+    markdown: bool = False  # ocr --markdown: the page's Markdown blocks too (textlayer/markdown.py)
 
     def __call__(self, doc: Document, number: int) -> dict | None:
         read = read_page(doc, number)
@@ -52,6 +53,13 @@ class TextLayerAnswer:
                              "use --text-layer auto to read it with the model")
         words, check = read
         fields = page_fields(doc, number, check)
+        if self.markdown:
+            from .markdown import page_blocks
+
+            try:
+                fields["blocks"] = page_blocks(doc.handle[number - 1], words, number)
+            except Exception as e:  # a damaged page must cost only itself
+                raise InputError(f"{doc.path}: page {number}: cannot read it as Markdown ({short_reason(e)})") from None
         if self.content == "text":
             fields["text"] = words.text
             return fields
@@ -75,10 +83,11 @@ class TextLayerAnswer:
         return fields
 
 
-def with_text_layer(task: Task, content: str, mode: str) -> Task:
-    """`task` answering its pages from the text layer as `--text-layer MODE` says (off: never)."""
+def with_text_layer(task: Task, content: str, mode: str, markdown: bool = False) -> Task:
+    """`task` answering its pages from the text layer as `--text-layer MODE` says (off: never); with
+    `markdown`, each page answered so also gets its Markdown blocks (task.summarize renders them)."""
     task.options["text_layer"] = check_mode(mode)
-    task.answer_page = None if mode == "off" else TextLayerAnswer(content, only=mode == "only")
+    task.answer_page = None if mode == "off" else TextLayerAnswer(content, only=mode == "only", markdown=markdown)
     return task
 
 

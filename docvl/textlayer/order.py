@@ -39,9 +39,14 @@ ALIGN = 2.0
 
 def reading_lines(words: list[Word]) -> list[tuple[list[float], str]]:
     """(box, text) of each printed line of horizontal `words`, in reading order."""
+    return [line_text(line) for line in reading_groups(words)]
+
+
+def reading_groups(words: list[Word]) -> list[Line]:
+    """The printed lines of horizontal `words` (their words left to right), in reading order."""
     if not words:
         return []
-    out: list[tuple[list[float], str]] = []
+    out: list[Line] = []
     _read(words, out, depth=0)
     return out
 
@@ -50,7 +55,7 @@ def _read(words: list[Word], out: list, depth: int) -> None:
     lines = group_lines(words)
     split = _column_split(lines) if depth < 16 else None
     if split is None:
-        out.extend(_line(line) for line in lines)
+        out.extend(lines)
         return
     start, end, edge, gap = split
     left = [w for line in lines[start:end] for w in line.words if w.x1 <= edge - gap]
@@ -63,7 +68,8 @@ def _read(words: list[Word], out: list, depth: int) -> None:
         _read([w for line in lines[end:] for w in line.words], out, depth + 1)
 
 
-def _line(line: Line) -> tuple[list[float], str]:
+def line_text(line: Line) -> tuple[list[float], str]:
+    """(box, text) of a printed line: one space between words, none between pieces that touch."""
     words = sorted(line.words, key=lambda w: w.x0)
     touch = TOUCH * line.height
     parts = [words[0].text]
@@ -82,10 +88,33 @@ def _column_split(lines: list[Line]) -> tuple[int, int, float, float] | None:
     best = None
     for edge in _aligned_starts(lines, gap):
         for start, end in _runs(lines, edge, gap):
-            if (best is None or start < best[0]) and _columns(lines[start:end], edge, gap):
-                best = (start, end, edge, gap)
+            if best is not None and start >= best[0]:
                 break  # later runs of this edge start lower
+            run = _trimmed(lines, start, end, edge, gap)
+            if run is not None:
+                best = (*run, edge, gap)
+                break
     return best
+
+
+def _trimmed(lines: list[Line], start: int, end: int, edge: float, gap: float) -> tuple[int, int] | None:
+    """The run [start, end) when it reads as columns; else the run less its lines at either end with
+    text on one side of the gap only (a heading above the columns, a list below them, read across),
+    when that reads as columns; else None."""
+    if _columns(lines[start:end], edge, gap):
+        return start, end
+
+    def both(line: Line) -> bool:
+        return any(w.x1 <= edge - gap for w in line.words) and any(w.x0 >= edge - ALIGN for w in line.words)
+
+    a, b = start, end
+    while a < b and not both(lines[a]):
+        a += 1
+    while b > a and not both(lines[b - 1]):
+        b -= 1
+    if (a, b) != (start, end) and b - a >= COLUMN_LINES and _columns(lines[a:b], edge, gap):
+        return a, b
+    return None
 
 
 def _aligned_starts(lines: list[Line], gap: float) -> list[float]:

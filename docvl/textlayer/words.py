@@ -21,6 +21,8 @@ class Word:
     y1: float
     text: str
     horizontal: bool  # reads left to right on the displayed page
+    size: float = 0.0  # font size in points (of its first character's span)
+    bold: bool = False  # its font is bold (span flag or a bold face's name)
 
     @property
     def cx(self) -> float:
@@ -60,6 +62,17 @@ class PageWords:
         return "\n".join(text for _, text in self.reading)
 
 
+_BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi")
+
+
+def is_bold(span: dict) -> bool:
+    """Whether a span's font is bold: MuPDF's bold flag, or a bold face's name (Arial-BoldMT)."""
+    if span.get("flags", 0) & 16:
+        return True
+    name = span.get("font", "").lower()
+    return any(b in name for b in _BOLD_NAMES) or name in ("hebo", "tibo", "cobo")
+
+
 def read_words(page) -> PageWords:
     import pymupdf
 
@@ -90,9 +103,10 @@ def read_words(page) -> PageWords:
                     boxes = [c["bbox"] for c in word]
                     r = (min(b[0] for b in boxes), min(b[1] for b in boxes),
                          max(b[2] for b in boxes), max(b[3] for b in boxes))
-                    words.append(Word(*shown(r), "".join(c["c"] for c in word), horizontal))
+                    words.append(Word(*shown(r), "".join(c["c"] for c in word), horizontal, *style))
                     word.clear()
 
+            style = (0.0, False)
             for span in line["spans"]:
                 text = "".join(c["c"] for c in span["chars"])
                 visible = span_visible(span)
@@ -102,10 +116,13 @@ def read_words(page) -> PageWords:
                     flush()
                     continue
                 parts.append(text)
+                span_style = (round(span.get("size", 0.0), 2), is_bold(span))
                 for c in span["chars"]:
                     if c["c"].isspace():
                         flush()
                     else:
+                        if not word:
+                            style = span_style
                         word.append(c)
             flush()
             text = "".join(parts).strip()

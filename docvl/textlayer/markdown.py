@@ -1,0 +1,290 @@
+"""A born-digital page as Markdown, from its text layer (docs/markdown.md).
+
+A page is read in two steps, because what is furniture (a running header, a footer, a page number)
+is known only once every page of the document has been read:
+
+- `page_blocks` (in the raster workers, with the page): the printed lines in reading order
+  (textlayer.order) grouped into blocks: headings (a line set larger than the page's body text, or
+  bold and short), list items (a bullet or a number at its start), paragraphs (lines joined across
+  line breaks and hyphenation) and tables (textlayer.tables, as pipe tables in place of their lines).
+  Lines alone at the top or bottom edge of the page, set apart by white, are marked as edge blocks,
+  and so are lines running up or down a margin beside all the horizontal text;
+- `document_markdown` (once the document is done): edge blocks whose text, digits aside, recurs at the
+  same edge of another page, lone page numbers, edge lines set smaller than the body (not footnotes)
+  and margin lines are furniture: left out of the Markdown and kept in
+  the page record's "furniture". Every other block is the page's Markdown.
+
+Blocks are plain dicts (they travel from worker processes and are journalled with the page for resuming).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from statistics import median
+
+from .lines import Line
+from .order import line_text, reading_groups
+from .tables import page_tables
+from .words import PageWords
+
+# A line is an edge candidate within this share of the page's height from its top or bottom...
+EDGE = 0.12
+# ...set apart from the body by white at least this many of its own heights.
+EDGE_WHITE = 1.0
+# A line set this much larger than the page's body text is a heading: level 1, 2, else 3.
+HEADING = 1.15
+H1, H2 = 1.6, 1.3
+# A heading has at most this many words.
+HEADING_WORDS = 30
+# A bold line is a heading when it stands alone and has at most this many words.
+BOLD_WORDS = 12
+# Lines further apart than this many line heights (white between them) are different paragraphs.
+PARA_GAP = 0.7
+# A line starting this many line heights right of the one above starts a paragraph (an indent).
+INDENT = 0.8
+# A line ending a sentence this share of the block's width short of its right edge ends a paragraph.
+SHORT = 0.15
+# An edge line set at this share of the body size or less is furniture even on a page alone...
+SMALL = 0.9
+# ...unless it reads as a footnote (a number or a mark, then text).
+_FOOTNOTE = re.compile(r"^(\d{1,3}|[*\u2020\u2021\u00a7])\s*[A-Za-z]")
+# Font sizes within this ratio are one style.
+SAME_SIZE = 1.1
+
+# A bullet glyph, or a dash or star followed by a space (-5% or *Note is text).
+_BULLET = re.compile(r"^(?:[\u2022\u25cf\u25e6\u25aa\u25a0\u2023\u2043\u00b7]\s*|[-*\u2013\u2014]\s+)(\S.*)$")
+_NUMBERED = re.compile(r"^(\d{1,3})[.)]\s+(.*)$")
+_PAGE_NUMBER = re.compile(r"^(page\s+)?[-\u2013\u2014(\[]?\s*(\d{1,4}|[ivxlcdm]{1,7})\s*[-\u2013\u2014)\]]?"
+                          r"(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+
+
+def page_blocks(page, words: PageWords, number: int) -> list[dict]:
+    """The page's blocks in reading order: {"kind": heading|item|para|table, "md": Markdown, "text":
+    plain text, "edge": "top"|"bottom"|None}."""
+    lines = reading_groups([w for w in words.words if w.horizontal])
+    tables = page_tables(page, words, number) if lines else []
+    height = page.rect.height
+    edges = _edges(lines, height)
+    body = _body_size([line for i, line in enumerate(lines) if i not in edges])
+    blocks: list[dict] = []
+    placed: set[int] = set()
+    run: list[Line] = []  # the lines of the block being built
+
+    def close():
+        if run:
+            blocks.append(_text_block(run, body))
+            run.clear()
+
+    for i, line in enumerate(lines):
+        table = _table_of(line, tables)
+        if table is not None:
+            close()
+            if table not in placed:
+                placed.add(table)
+                blocks.append({"kind": "table", "md": _pipe_table(tables[table]), "text": "", "edge": None})
+            continue
+        if i in edges:
+            close()
+            block = _text_block([line], body)
+            block["edge"] = edges[i]
+            # set smaller than the body text, and not a footnote: furniture though the page be alone
+            block["small"] = bool(body) and _size(line) <= SMALL * body and not _FOOTNOTE.match(block["text"])
+            blocks.append(block)
+            continue
+        if run and not _continues(run, line, body):
+            close()
+        run.append(line)
+    close()
+    left = min((line.x0 for line in lines), default=0.0)
+    right = max((line.x1 for line in lines), default=page.rect.width)
+    for box, text in words.skew:  # rotated or vertical lines: in the PDF's order, a paragraph each
+        # one running up or down a margin, beside all the horizontal text, is a stamp ("Downloaded
+        # from ...", an arXiv id): furniture
+        side = "side" if lines and (box[2] <= left or box[0] >= right) else None
+        blocks.append({"kind": "para", "md": _escape(text), "text": text, "edge": side})
+    return blocks
+
+
+def document_markdown(pages: list[dict]) -> None:
+    """Decide furniture over the document's pages and set each text-layer page's "markdown" and
+    "furniture" from its blocks (the "blocks" field is removed)."""
+    seen: dict[str, Counter] = {"top": Counter(), "bottom": Counter(), "side": Counter()}
+    for page in pages:
+        keys = {(b["edge"], _key(b["text"])) for b in page.get("blocks") or [] if b.get("edge")}
+        for edge, key in keys:
+            seen[edge][key] += 1
+    for page in pages:
+        blocks = page.pop("blocks", None)
+        if blocks is None:  # a model page: its answer is its Markdown; the prompt leaves furniture out
+            if page.get("status") == "ok":
+                page.setdefault("furniture", [])
+            continue
+        furniture, kept = [], []
+        for b in blocks:
+            if b.get("edge") and (b["edge"] == "side" or b.get("small") or seen[b["edge"]][_key(b["text"])] >= 2
+                                  or _PAGE_NUMBER.match(b["text"])):
+                furniture.append(b["text"])
+            else:
+                kept.append(b)
+        page["markdown"] = render(kept)
+        page["furniture"] = furniture
+
+
+def render(blocks: list[dict]) -> str:
+    """Blocks as Markdown: a blank line between blocks, list items of one list on consecutive lines."""
+    out = []
+    for before, b in zip([None] + blocks, blocks):
+        if out:
+            out.append("\n" if before["kind"] == "item" and b["kind"] == "item" else "\n\n")
+        out.append(b["md"])
+    return "".join(out)
+
+
+def _key(text: str) -> str:
+    return _DIGITS.sub("#", " ".join(text.lower().split()))
+
+
+def _edges(lines: list[Line], height: float) -> dict[int, str]:
+    """Indexes of the lines at the page's top or bottom edge: those within EDGE of it, up to the white
+    (EDGE_WHITE line heights or more) furthest from the edge within that band that sets them apart
+    from the body (a footer may be several lines, close together)."""
+    edges: dict[int, str] = {}
+    by_y = sorted(range(len(lines)), key=lambda i: lines[i].cy)
+    if len(by_y) < 2:
+        return edges
+    top = 0  # lines by_y[:top] are the top's
+    for k in range(1, len(by_y)):
+        above, below = lines[by_y[k - 1]], lines[by_y[k]]
+        if above.y1 > EDGE * height:
+            break
+        if below.y0 - above.y1 >= EDGE_WHITE * above.height:
+            top = k
+    bottom = len(by_y)  # lines by_y[bottom:] are the bottom's
+    for k in range(len(by_y) - 1, top, -1):
+        above, below = lines[by_y[k - 1]], lines[by_y[k]]
+        if below.y0 < (1 - EDGE) * height:
+            break
+        if below.y0 - above.y1 >= EDGE_WHITE * below.height:
+            bottom = k
+    for i in by_y[:top]:
+        edges[i] = "top"
+    for i in by_y[bottom:]:
+        edges[i] = "bottom"
+    return edges
+
+
+def _size(line: Line) -> float:
+    sizes = [w.size for w in line.words if w.size]
+    return median(sizes) if sizes else line.height
+
+
+def _bold(line: Line) -> bool:
+    return all(w.bold for w in line.words)
+
+
+def _body_size(lines: list[Line]) -> float:
+    """The size most of the page's characters are set in."""
+    count: Counter = Counter()
+    for line in lines:
+        for w in line.words:
+            count[round(w.size or line.height, 1)] += len(w.text)
+    return count.most_common(1)[0][0] if count else 0.0
+
+
+def _heading_level(run: list[Line], body: float) -> int:
+    size = max(_size(line) for line in run)
+    ratio = size / body if body else 1.0
+    words = sum(len(line.words) for line in run)
+    if ratio >= HEADING and words <= HEADING_WORDS:  # more is a paragraph set large (an abstract)
+        return 1 if ratio >= H1 else 2 if ratio >= H2 else 3
+    text = line_text(run[-1])[1]
+    if all(_bold(line) for line in run) and words <= BOLD_WORDS and not text.endswith((".", ":", ",", ";")):
+        return 3
+    return 0
+
+
+def _list_start(line: Line) -> bool:
+    text = line_text(line)[1]
+    return bool(_BULLET.match(text) or _NUMBERED.match(text)) and not _PAGE_NUMBER.match(text)
+
+
+def _continues(run: list[Line], line: Line, body: float) -> bool:
+    """Whether `line` goes on with the block whose lines are `run`."""
+    prev, first = run[-1], run[0]
+    if line.y0 < prev.y0:  # back up the page: the next column
+        return False
+    h = min(prev.height, line.height)
+    if line.y0 - prev.y1 > PARA_GAP * h:
+        return False
+    a, b = _size(prev), _size(line)
+    if max(a, b) > SAME_SIZE * min(a, b) or _bold(prev) != _bold(line) and (_heading_level([prev], body)
+                                                                              or _heading_level([line], body)):
+        return False
+    if _list_start(line):
+        return False
+    if _list_start(first):  # a list item's wrapped lines hang under its text, right of the marker
+        return line.x0 > first.x0 + 0.1 * h
+    if line.x0 - prev.x0 > INDENT * h:  # an indented first line starts a paragraph
+        return False
+    # a sentence ending short of the block's right edge ends its paragraph (a line break, a last line)
+    left, right = min(x.x0 for x in (*run, line)), max(x.x1 for x in (*run, line))
+    if line_text(prev)[1].endswith((".", "!", "?", ":")) and prev.x1 < right - SHORT * (right - left):
+        return False
+    return True
+
+
+def _text_block(run: list[Line], body: float) -> dict:
+    texts = [line_text(line)[1] for line in run]
+    text = _join(texts)
+    level = _heading_level(run, body)
+    if level and not _list_start(run[0]):
+        return {"kind": "heading", "md": "#" * level + " " + _escape(text), "text": text, "edge": None}
+    bullet, numbered = _BULLET.match(text), _NUMBERED.match(text)
+    if _list_start(run[0]) and (bullet or numbered):
+        md = f"- {_escape(bullet.group(1))}" if bullet else f"{numbered.group(1)}. {_escape(numbered.group(2))}"
+        return {"kind": "item", "md": md, "text": text, "edge": None}
+    return {"kind": "para", "md": _escape(text), "text": text, "edge": None}
+
+
+def _join(texts: list[str]) -> str:
+    """Lines into one paragraph: a word hyphenated at a line's end joined again, else a space."""
+    out = texts[0]
+    for text in texts[1:]:
+        if out.endswith("\u00ad"):
+            out = out[:-1] + text
+        elif len(out) > 1 and out[-1] in "-\u2010" and out[-2].isalpha() and text[:1].islower():
+            out = out[:-1] + text
+        else:
+            out = out + " " + text
+    return out
+
+
+_MD_START = re.compile(r"^(#{1,6}\s|[-+*]\s|\d{1,9}[.)]\s|>|={3,}\s*$|-{3,}\s*$)")
+
+
+def _escape(text: str) -> str:
+    """Text that Markdown would read as markup at a block's start (a heading, a list, a quote) escaped."""
+    return "\\" + text if _MD_START.match(text) else text
+
+
+def _table_of(line: Line, tables: list[dict]) -> int | None:
+    for i, t in enumerate(tables):
+        x0, y0, x1, y1 = t["box"]
+        if x0 - 1 <= (line.x0 + line.x1) / 2 <= x1 + 1 and y0 - 1 <= line.cy <= y1 + 1:
+            return i
+    return None
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _pipe_table(table: dict) -> str:
+    header = [_cell(c) for c in table["header"]]
+    rows = [[_cell(c) for c in row] for row in table["rows"]]
+    width = max([len(header)] + [len(r) for r in rows])
+    lines = [header + [""] * (width - len(header)), ["---"] * width]
+    lines += [row + [""] * (width - len(row)) for row in rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)

@@ -1,0 +1,182 @@
+"""ocr --markdown and --format markdown (docs/markdown.md): a born-digital document's Markdown from its
+text layer, exactly (two columns, headings, a list, a table, a hyphenated word; running header and page
+numbers left out and kept as furniture); a model page's Markdown cleaned; several documents through
+--out-dir and the Python API."""
+
+import json
+
+import pymupdf
+
+import docvl
+from servers import completion
+from test_trust import BUDGET, page, server, valid  # noqa: F401  (server: the scripted model fixture)
+
+LEFT = ["Born-digital documents carry their own text, and a",
+        "reader that uses it needs no model at all for the",
+        "pages it can trust. The words come with their docu-",
+        "ments' fonts and boxes, which tell headings from text."]
+RIGHT = ["Columns are read one after the other, the left one",
+         "first and then the right one, as a person reads a",
+         "journal page set in two columns of equal width and",
+         "without any table between them on the whole page."]
+ROWS = [["Region", "2025", "2026"], ["North", "10.5", "12.0"], ["South", "9.0", "9.5"], ["West", "4.0", "5.5"]]
+
+PAGE_1 = """# Reading documents
+
+## Two columns
+
+Born-digital documents carry their own text, and a reader that uses it needs no model at all for the \
+pages it can trust. The words come with their documents' fonts and boxes, which tell headings from text.
+
+Columns are read one after the other, the left one first and then the right one, as a person reads a \
+journal page set in two columns of equal width and without any table between them on the whole page.
+
+What a page holds:
+
+- headings and paragraphs
+- lists like this one
+- tables of numbers"""
+
+PAGE_2 = """## Figures
+
+| Region | 2025 | 2026 |
+| --- | --- | --- |
+| North | 10.5 | 12.0 |
+| South | 9.0 | 9.5 |
+| West | 4.0 | 5.5 |
+
+The table ends here and a paragraph follows it."""
+
+
+def report_pdf(path, header: str = "Annual report 2026"):
+    """Two pages under a running header, each numbered at its foot: a title, a heading, two columns of
+    prose (their lines drawn across both columns, as many producers do) and a list; then a ruled table."""
+    doc = pymupdf.open()
+    for n in (1, 2):
+        page = doc.new_page()
+        page.insert_text((72, 40), header, fontsize=9)
+        page.insert_text((300, 770), str(n), fontsize=9)
+        if n == 1:
+            page.insert_text((72, 100), "Reading documents", fontsize=20, fontname="hebo")
+            page.insert_text((72, 130), "Two columns", fontsize=14, fontname="hebo")
+            for i, (left, right) in enumerate(zip(LEFT, RIGHT)):
+                page.insert_text((72, 160 + 12 * i), left, fontsize=9)
+                page.insert_text((320, 160 + 12 * i), right, fontsize=9)
+            page.insert_text((72, 240), "What a page holds:", fontsize=9)
+            for i, item in enumerate(["headings and paragraphs", "lists like this one", "tables of numbers"]):
+                page.insert_text((72, 256 + 12 * i), "\u2022 " + item, fontsize=9)
+        else:
+            page.insert_text((72, 100), "Figures", fontsize=14, fontname="hebo")
+            xs, top, height = [72, 200, 300, 400], 130, 20
+            for r, row in enumerate(ROWS):
+                for c, cell in enumerate(row):
+                    page.insert_text((xs[c] + 4, top + height * r + 15), cell, fontsize=10)
+            for r in (0, 1, len(ROWS)):
+                page.draw_line((xs[0], top + height * r), (xs[-1], top + height * r))
+            page.insert_text((72, 250), "The table ends here and a paragraph follows it.", fontsize=10)
+    doc.save(path)
+    return path
+
+
+def test_a_born_digital_document_comes_back_as_markdown_exactly(run_cli, tmp_path):
+    code, out, err = run_cli("ocr", report_pdf(tmp_path / "r.pdf"), "--format", "markdown", "--text-layer", "only")
+    assert code == 0, err
+    assert out == PAGE_1 + "\f\n" + PAGE_2 + "\n"
+
+
+def test_furniture_is_kept_in_json_and_the_text_is_unchanged(run_cli, tmp_path):
+    pdf = report_pdf(tmp_path / "r.pdf")
+    code, out, err = run_cli("ocr", pdf, "--markdown", "--text-layer", "only")
+    assert code == 0, err
+    record = valid(json.loads(out))
+    one, two = record["pages"]
+    assert (one["markdown"], two["markdown"]) == (PAGE_1, PAGE_2)
+    assert one["furniture"] == ["Annual report 2026", "1"] and two["furniture"] == ["Annual report 2026", "2"]
+    assert "blocks" not in one
+    code, plain, err = run_cli("ocr", pdf, "--text-layer", "only")
+    assert json.loads(plain)["pages"][0]["text"] == one["text"]
+    assert "markdown" not in json.loads(plain)["pages"][0]
+
+
+BODY = ["The body of the page is a paragraph of a few lines, set at the size most of the",
+        "page's characters are set in, against which an edge line is small or is not."]
+
+
+def test_on_a_page_alone_page_numbers_small_edge_lines_and_margin_stamps_are_furniture(run_cli, tmp_path):
+    doc = pymupdf.open()
+    page_ = doc.new_page()
+    page_.insert_text((72, 40), "A line at the top edge", fontsize=10)
+    for i, line in enumerate(BODY):
+        page_.insert_text((72, 100 + 12 * i), line, fontsize=10)
+    page_.insert_text((72, 650), "1 A footnote, set small.", fontsize=7)
+    page_.insert_text((72, 790), "Downloaded from example.org on 2 December 2026", fontsize=7)
+    page_.insert_text((300, 815), "- 7 -", fontsize=10)
+    page_.insert_text((580, 500), "arXiv:2612.00001v1 [cs.CL] 2 Dec 2026", fontsize=8, rotate=90)
+    doc.save(tmp_path / "one.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "one.pdf", "--markdown", "--text-layer", "only")
+    [p] = valid(json.loads(out))["pages"]
+    assert p["furniture"] == ["Downloaded from example.org on 2 December 2026", "- 7 -",
+                              "arXiv:2612.00001v1 [cs.CL] 2 Dec 2026"]
+    assert p["markdown"] == f"A line at the top edge\n\n{' '.join(BODY)}\n\n1 A footnote, set small."
+
+
+def test_a_model_page_gets_the_markdown_prompt_and_its_answer_cleaned(run_cli, server, tmp_path):
+    fenced = "<think>a heading, then a table</think>```markdown\n# Invoice 42\n\n| Item | Total |\n| --- | --- |\n| Tea | 4 |\n```"
+    srv = server(lambda n: completion(fenced))
+    code, out, err = run_cli("ocr", page(tmp_path / "p.png"), "--markdown", "--base-url", srv.url, *BUDGET)
+    assert code == 0, err
+    [p] = valid(json.loads(out))["pages"]
+    assert p["source"] != "text-layer"
+    assert p["markdown"] == "# Invoice 42\n\n| Item | Total |\n| --- | --- |\n| Tea | 4 |"
+    assert p["text"] == p["markdown"] and p["furniture"] == []
+    code, out, err = run_cli("ocr", page(tmp_path / "p.png"), "--format", "markdown", "--base-url", srv.url, *BUDGET)
+    assert out == "# Invoice 42\n\n| Item | Total |\n| --- | --- |\n| Tea | 4 |\n"
+
+
+def test_boxes_and_markdown_together_are_refused(run_cli, tmp_path):
+    code, out, err = run_cli("ocr", report_pdf(tmp_path / "r.pdf"), "--markdown", "--boxes")
+    assert code != 0 and "--markdown" in err
+
+
+def test_several_documents_through_out_dir_and_the_api(run_cli, tmp_path):
+    (tmp_path / "in").mkdir()
+    pdfs = [report_pdf(tmp_path / "in" / name) for name in ("a.pdf", "b.pdf")]
+    code, out, err = run_cli("ocr", tmp_path / "in", "--format", "markdown", "--out-dir", tmp_path / "out",
+                             "--text-layer", "only")
+    assert code == 0, err
+    written = sorted(p.name for p in (tmp_path / "out").rglob("*.md"))
+    assert written == ["a.pdf.md", "b.pdf.md"]  # named by the input, as --out-dir's other formats
+    for path in (tmp_path / "out").rglob("*.md"):
+        assert path.read_text() == PAGE_1 + "\f\n" + PAGE_2 + "\n"
+
+    doc = docvl.ocr(pdfs[0], markdown=True, text_layer="only")
+    assert doc.markdown == PAGE_1 + "\f" + PAGE_2
+    assert doc.pages[0]["furniture"] == ["Annual report 2026", "1"]
+    docs = list(docvl.run("ocr", [tmp_path / "in"], format="markdown", out_dir=tmp_path / "api", text_layer="only"))
+    assert [d.markdown for d in docs] == [PAGE_1 + "\f" + PAGE_2] * 2
+    assert sorted(p.name for p in (tmp_path / "api").rglob("*.md")) == ["a.pdf.md", "b.pdf.md"]
+
+
+def test_a_short_line_ending_a_sentence_ends_its_paragraph(run_cli, tmp_path):
+    lines = ["The first paragraph runs across the whole width of the", "column and ends here.",
+             "The second one starts on the next line, with no white", "between them at all, and ends too."]
+    doc = pymupdf.open()
+    page_ = doc.new_page()
+    for i, line in enumerate(lines):
+        page_.insert_text((72, 100 + 12 * i), line, fontsize=10)
+    doc.save(tmp_path / "p.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "p.pdf", "--format", "markdown", "--text-layer", "only")
+    assert out == (f"{lines[0]} {lines[1]}\n\n{lines[2]} {lines[3]}\n")
+
+
+def test_a_numbered_list_keeps_its_wrapped_lines_and_markup_in_text_is_escaped(run_cli, tmp_path):
+    doc = pymupdf.open()
+    page_ = doc.new_page()
+    page_.insert_text((72, 100), "1. The first step of the procedure, long enough that it", fontsize=10)
+    page_.insert_text((86, 112), "wraps onto a second line under its text.", fontsize=10)
+    page_.insert_text((72, 124), "2) The second step.", fontsize=10)
+    page_.insert_text((72, 160), "# is the number sign, and -5% is a fall, not a list.", fontsize=10)
+    doc.save(tmp_path / "l.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "l.pdf", "--format", "markdown", "--text-layer", "only")
+    assert out == ("1. The first step of the procedure, long enough that it wraps onto a second line under its text.\n"
+                   "2. The second step.\n\n\\# is the number sign, and -5% is a fall, not a list.\n")
