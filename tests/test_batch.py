@@ -141,3 +141,10 @@ def test_paths_and_pdf_bytes_on_stdin(run_cli, tiny_model, tmp_path, monkeypatch
     assert code == 0, err
     record = json.loads(stdout)
     assert record["source"]["path"] == "-" and record["source"]["page_count"] == 1
+
+
+def test_an_input_that_does_not_exist_leaves_no_out_dir_behind(run_cli, tmp_path):
+    out = tmp_path / "out"
+    code, stdout, err = run_cli("ocr", tmp_path / "scans", "--out-dir", out, "--text-layer", "only")
+    assert (code, stdout) == (3, "") and err == f"docvl: error: {tmp_path / 'scans'}: no such file or folder\n"
+    assert not out.exists()
