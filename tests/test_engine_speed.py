@@ -5,6 +5,7 @@ from PIL import Image
 
 from docvl.budget import Budget
 from docvl.engines import Request
+from docvl.config import Config
 from docvl.engines.local import CACHE_STEP, LocalEngine, LocalOptions
 from docvl.errors import UsageError
 
@@ -27,8 +28,10 @@ def test_attention_kernel_is_the_one_asked_for(tiny_model, attn):
 
 def test_attention_kernels_that_cannot_run_here_are_usage_errors(tiny_model):
     with pytest.raises(UsageError, match="sdpa, eager, flash_attention_2"):
-        engine(tiny_model, attn="flash")
+        Config(attn="flash")
     with pytest.raises(UsageError, match="needs a CUDA GPU and the flash-attn package"):
+        Config(attn="flash_attention_2", device="cpu")
+    with pytest.raises(UsageError, match="needs a CUDA GPU"):  # the engine: --device auto found no GPU
         engine(tiny_model, attn="flash_attention_2")
 
 
