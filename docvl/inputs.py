@@ -7,9 +7,11 @@ line). Folders and path lists are read as the run goes, so `find ... | docvl ocr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from itertools import chain
@@ -60,6 +62,27 @@ def expand_inputs(args: Iterable[str], patterns: list[str] | None = None, stdin:
                              f"write ./{arg} for a file of that name)")
     skip = {Path(e).resolve() for e in exclude}
     return _expand_all(args, patterns, stdin, stdin_is_tty, spool, skip)
+
+
+@contextlib.contextmanager
+def listed_inputs(args: list[str], patterns: list[str] | None = None, stdin: BinaryIO | None = None,
+                  exclude: Iterable[str] = ()) -> Iterator[Iterator[Input]]:
+    """expand_inputs with a spool folder for a PDF read from `stdin` (for the argument '-'), removed
+    when the block ends."""
+    spool = tempfile.mkdtemp(prefix="docvl-stdin-") if STDIN in args else None
+    try:
+        tty = STDIN in args and stdin is not None and _isatty(stdin)
+        yield expand_inputs(args, patterns, stdin, tty, spool, exclude)
+    finally:
+        if spool:
+            shutil.rmtree(spool, ignore_errors=True)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _expand_all(args, patterns, stdin, stdin_is_tty, spool, skip) -> Iterator[Input]:

@@ -8,15 +8,13 @@ their work through a Job; neither decides anything below it.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from typing import BinaryIO, Callable, Iterable, Iterator
 
 from .batch import OutDir, Summary
 from .config import Config
 from .engines import open_backend
 from .errors import ExitCode, InputError, UsageError, exit_code
-from .inputs import STDIN, Input, expand_inputs
+from .inputs import STDIN, Input, listed_inputs
 from .output import SUFFIXES
 from .runner import Done, Runner, RunOptions
 from .tasks import Task
@@ -50,14 +48,8 @@ class Job:
         if c.out_dir and not any(arg == STDIN or arg.startswith("@") or os.path.lexists(arg) for arg in args):
             # Said before --out-dir is made: a mistyped folder leaves nothing behind.
             raise InputError(f"{args[0]}: no such file or folder")
-        spool = tempfile.mkdtemp(prefix="docvl-stdin-") if STDIN in args else None
-        try:
-            tty = STDIN in args and stdin is not None and _isatty(stdin)
-            yield from self.run(expand_inputs(args, c.glob, stdin, tty, spool,
-                                              exclude=[c.out_dir] if c.out_dir else []))
-        finally:
-            if spool:
-                shutil.rmtree(spool, ignore_errors=True)
+        with listed_inputs(args, c.glob, stdin, exclude=[c.out_dir] if c.out_dir else []) as inputs:
+            yield from self.run(inputs)
 
     def run(self, inputs: Iterable[Input]) -> Iterator[Done]:
         """documents() for inputs already listed."""
@@ -92,9 +84,3 @@ class Job:
             self.out_dir.write_summary(s.to_dict(self.stats, outcome))
         return code
 
-
-def _isatty(stream) -> bool:
-    try:
-        return os.isatty(stream.fileno())
-    except (AttributeError, OSError, ValueError):
-        return False

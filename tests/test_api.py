@@ -13,17 +13,9 @@ import docvl
 from docs import text_pdf
 from docvl.errors import EngineError, InputError, UsageError
 from test_cli_tables import MAX, MIN, answering_model, opts, valid  # noqa: F401  (a fixture)
+from test_examples import without_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def timeless(value):
-    """A document without its timings, which differ from run to run."""
-    if isinstance(value, dict):
-        return {k: timeless(v) for k, v in value.items() if k != "seconds"}
-    if isinstance(value, list):
-        return [timeless(v) for v in value]
-    return value
 
 
 def api_options(model) -> dict:
@@ -51,7 +43,7 @@ def test_the_api_returns_the_cli_json(run_cli, answering_model, letter, call, cl
     assert code == 0, err
     doc = call(letter, api_options(answering_model))
     assert isinstance(doc, docvl.Document) and doc.status == "ok"
-    assert timeless(doc.to_dict()) == timeless(valid(json.loads(out)))
+    assert without_seconds(doc.to_dict()) == without_seconds(valid(json.loads(out)))
     assert doc.to_dict()["engine"]["name"] == "local"
 
 
@@ -59,7 +51,7 @@ def test_text_layer_documents_equal_the_cli_json_and_need_no_model(run_cli, tmp_
     pdf = text_pdf(tmp_path / "letter.pdf", pages=2)
     code, out, _ = run_cli("ocr", pdf, "--text-layer", "only")
     doc = docvl.ocr(pdf, text_layer="only")
-    assert code == 0 and timeless(doc.to_dict()) == timeless(json.loads(out))
+    assert code == 0 and without_seconds(doc.to_dict()) == without_seconds(json.loads(out))
     assert doc.text == "\f".join(p["text"] for p in doc.pages) and "\f" in doc.text
     assert doc.to_dict()["engine"] == {"name": None, "model": None, "family": None}
 

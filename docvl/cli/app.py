@@ -69,23 +69,14 @@ def info(
     page_timeout: PageTimeout = DEFAULT_PAGE_TIMEOUT,
 ) -> None:
     """Pages, sizes, scan resolution, text layer and visual-token cost; loads no model."""
-    import shutil
-    import tempfile
-
     from ..errors import InputError
-    from ..inputs import STDIN, expand_inputs
+    from ..inputs import listed_inputs
     from ..inspect import inspect_documents, print_info
 
     budget = make_budget(min_pixels, max_pixels)
     # The same inputs as ocr: folders, @list.txt, and '-' (paths on stdin, or a PDF's bytes).
-    spool = tempfile.mkdtemp(prefix="docvl-stdin-") if STDIN in files else None
-    try:
-        inputs = expand_inputs(files, None, sys.stdin.buffer if STDIN in files else None,
-                               STDIN in files and sys.stdin.isatty(), spool)
+    with listed_inputs(files, stdin=sys.stdin.buffer) as inputs:
         reports = list(inspect_documents(inputs, budget, pages, password, page_timeout or None))
-    finally:
-        if spool:
-            shutil.rmtree(spool, ignore_errors=True)
     if not reports:
         raise InputError(f"{' '.join(files)}: no PDF or image found (folders are searched for PDF and image files)")
     print_info(reports, as_json)
