@@ -7,11 +7,13 @@ scorer (`python -m olmocr.bench.benchmark --dir WORK`, with the checkout on its 
 --scorer-python: a Python with the scorer's requirements, pypdf, fuzzysearch, rapidfuzz, bs4, tqdm), and
 reports each tool's pass rate per test type, over every page and over the pages with a text layer
 docvl trusts (a scan, handwriting or a blank page has none: docvl `--text-layer only` leaves them
-empty, and the model would read them). Math tests render KaTeX in a headless Chromium (playwright);
-without one, --no-math leaves them out, and says so in the results.
+empty, and the model would read them). Math tests render KaTeX in a headless Chromium through
+playwright: --chromium names a browser to use (Debian's `chromium` package serves; playwright's own
+download needs the internet); --no-math leaves the math tests out, and says so in the results.
 
     python benchmarks/olmocr_bench.py ~/src/olmocr --scorer-python ~/olmocr-env/bin/python \\
-        [--tools docvl,pymupdf,pymupdf4llm] [--work DIR] [--no-math] [--out benchmarks/results/olmocr_bench.json]
+        [--chromium /usr/bin/chromium | --no-math] [--tools docvl,pymupdf,pymupdf4llm] [--work DIR] \\
+        [--out benchmarks/results/olmocr_bench.json]
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 TOOLS = ("docvl", "pymupdf", "pymupdf4llm")
+
+# The scorer, run with playwright's Chromium launch pointed at a browser of the system's.
+_SCORER_WITH_CHROMIUM = """
+import runpy, sys
+from playwright.sync_api._generated import BrowserType
+launch, chromium = BrowserType.launch, sys.argv.pop(1)
+BrowserType.launch = lambda self, **kw: launch(self, **{"executable_path": chromium, "args": ["--no-sandbox"], **kw})
+sys.argv[0] = "benchmark"
+runpy.run_module("olmocr.bench.benchmark", run_name="__main__")
+"""
 
 
 def pages_of(pdf: Path) -> int:
@@ -125,6 +137,7 @@ def main() -> None:
     ap.add_argument("--scorer-python", default=sys.executable, help="a Python with the scorer's requirements")
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--chromium", help="a Chromium for the math tests (default: playwright's own)")
     ap.add_argument("--no-math", action="store_true", help="leave the math tests out (they need Chromium)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "olmocr_bench.json")
     args = ap.parse_args()
@@ -143,8 +156,8 @@ def main() -> None:
     scans = write_candidates(work, tools)
     path = [str(args.olmocr.resolve()), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
-    run = subprocess.run([args.scorer_python, "-m", "olmocr.bench.benchmark", "--dir", str(work)],
-                         capture_output=True, text=True, env=env)
+    scorer = ["-c", _SCORER_WITH_CHROMIUM, args.chromium] if args.chromium else ["-m", "olmocr.bench.benchmark"]
+    run = subprocess.run([args.scorer_python, *scorer, "--dir", str(work)], capture_output=True, text=True, env=env)
     if run.returncode != 0:
         sys.exit(f"the scorer failed ({run.returncode}):\n{run.stderr[-3000:]}")
     failed = failures(run.stdout)

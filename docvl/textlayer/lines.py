@@ -4,12 +4,15 @@ table structure are both read from."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .words import Word
 
 # Words further apart than this many line heights belong to different phrases (cells).
 PHRASE_GAP = 0.6
+
+# A single letter this many times as tall as the page's median word is a drop capital.
+DROP_CAP = 2.5
 
 # Two numbers side by side are two cells once they are this many line heights apart (a space), unless
 # the second is a group of three digits (1 000 000, a thousands separator).
@@ -51,20 +54,39 @@ class Line:
 
 
 def group_lines(words: list[Word]) -> list[Line]:
-    """Words into text lines: a word joins a line it overlaps vertically by half its height."""
+    """Words into text lines: a word joins a line it overlaps vertically by half its height, unless
+    the line already holds a word above or below it (two printed lines of small type beside one of
+    large type overlap it both; they are still two lines). A drop capital begins the first line it
+    stands beside."""
+    heights = sorted(w.y1 - w.y0 for w in words)
+    tall = DROP_CAP * heights[len(heights) // 2] if heights else 0.0
+    drops = [w for w in words if len(w.text) == 1 and w.text.isalpha() and w.y1 - w.y0 >= tall]
     lines: list[Line] = []
-    for w in sorted(words, key=lambda w: (w.cy, w.x0)):
+    for w in sorted((w for w in words if w not in drops), key=lambda w: (w.cy, w.x0)):
         for line in reversed(lines[-3:]):
             overlap = min(line.y1, w.y1) - max(line.y0, w.y0)
-            if overlap >= 0.5 * min(line.height, w.y1 - w.y0):
+            if overlap >= 0.5 * min(line.height, w.y1 - w.y0) and not any(_stacked(w, o) for o in line.words):
                 line.words.append(w)
                 break
+        else:
+            lines.append(Line([w]))
+    for w in drops:  # the letter joins the word it begins, which keeps its line's height
+        beside = [(line, o) for line in lines for o in line.words
+                  if w.y0 - 0.5 * line.height <= line.y0 < w.y1 - 0.5 * line.height and 0 <= o.x0 - w.x1 <= w.y1 - w.y0]
+        if beside:
+            line, o = min(beside, key=lambda pair: (pair[0].y0, pair[1].x0))
+            line.words[line.words.index(o)] = replace(o, x0=w.x0, text=w.text + o.text)
         else:
             lines.append(Line([w]))
     for line in lines:
         line.words.sort(key=lambda w: w.x0)
     lines.sort(key=lambda line: line.cy)
     return lines
+
+
+def _stacked(a: Word, b: Word) -> bool:
+    """Whether two words share half the narrower one's width: one is above the other."""
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 * min(a.x1 - a.x0, b.x1 - b.x0)
 
 
 def phrases(line: Line, gap: float = PHRASE_GAP) -> list[list[Word]]:

@@ -28,8 +28,6 @@ TOUCH = 0.12
 COLUMN_LINES = 3
 # ...with at least this many words a line (median)...
 COLUMN_WORDS = 3
-# ...this share of them without a gap between cells...
-PROSE_SHARE = 0.8
 # ...and most of them (this share) reaching this far across their column.
 FILL_SHARE = 0.6
 FILL = 0.7
@@ -157,21 +155,31 @@ def _runs(lines: list[Line], edge: float, gap: float) -> list[tuple[int, int]]:
 
 
 def _columns(lines: list[Line], edge: float, gap: float) -> bool:
-    """Whether the text on both sides of the gap at `edge` is prose in columns, not table cells."""
-    left = [[w for w in line.words if w.x1 <= edge - gap] for line in lines]
-    right = [[w for w in line.words if w.x0 >= edge - ALIGN] for line in lines]
-    return _prose([ws for ws in left if ws], gap) and _prose([ws for ws in right if ws], gap)
+    """Whether the text on both sides of the gap at `edge` is prose in columns, not table cells. Only
+    the phrase next to the gap on each side counts: a column may have a narrower one beside it (a
+    sidebar), which is read in its turn."""
+    left = [_phrases([w for w in line.words if w.x1 <= edge - gap], gap) for line in lines]
+    right = [_phrases([w for w in line.words if w.x0 >= edge - ALIGN], gap) for line in lines]
+    return _prose([p[-1] for p in left if p], gap) and _prose([p[0] for p in right if p], gap)
+
+
+def _phrases(words: list[Word], gap: float) -> list[list[Word]]:
+    """Words, left to right, split where white of `gap` or more parts them."""
+    out: list[list[Word]] = []
+    for w in _by_x(words):
+        if out and w.x0 - out[-1][-1].x1 < gap:
+            out[-1].append(w)
+        else:
+            out.append([w])
+    return out
 
 
 def _prose(lines: list[list[Word]], gap: float) -> bool:
-    """Lines of prose: several words a line, spaced as words are (a table row's cells are further
-    apart), most of them reaching across to the column's far edge."""
+    """Lines of prose: several words a line, most of them reaching across to the column's far edge
+    (table cells are short, or ragged)."""
     if len(lines) < COLUMN_LINES:
         return False
     if median(len(ws) for ws in lines) < COLUMN_WORDS:
-        return False
-    spaced = sum(all(b.x0 - a.x1 < gap for a, b in zip(ws, ws[1:])) for ws in map(_by_x, lines))
-    if spaced < PROSE_SHARE * len(lines):
         return False
     x0 = min(w.x0 for ws in lines for w in ws)
     x1 = max(w.x1 for ws in lines for w in ws)
