@@ -45,7 +45,31 @@ PAGE_2 = """## Figures
 | South | 9.0 | 9.5 |
 | West | 4.0 | 5.5 |
 
-The table ends here and a paragraph follows it."""
+The table ends here and a paragraph follows it.
+
+$$E = mc^{2}$$
+
+$$\\int_{0}^{1} x = \\frac{a}{b}$$"""
+
+
+def formulas_drawn(page):
+    """Two display formulas drawn glyph by glyph: a superscript; an integral's limits and a fraction."""
+    page.insert_font(fontname="math", fontbuffer=pymupdf.Font("symbol").buffer)  # for the integral sign
+
+    def put(x, y, text, size=12, font="tiit"):
+        page.insert_text((x, y), text, fontsize=size, fontname=font)
+    put(250, 300, "E")
+    put(262, 300, "=")
+    put(274, 300, "mc")
+    put(288, 295, "2", 8)  # raised and smaller
+    put(250, 340, "\u222b", 12, "math")
+    put(256, 345, "0", 8)  # the integral's limits, lower and upper
+    put(256, 331, "1", 8)
+    put(266, 340, "x")
+    put(276, 340, "=")
+    put(290, 332, "a")  # over the fraction's bar...
+    page.draw_line((288, 336), (298, 336))
+    put(290, 350, "b")  # ...and under it
 
 
 def report_pdf(path, header: str = "Annual report 2026"):
@@ -74,6 +98,7 @@ def report_pdf(path, header: str = "Annual report 2026"):
             for r in (0, 1, len(ROWS)):
                 page.draw_line((xs[0], top + height * r), (xs[-1], top + height * r))
             page.insert_text((72, 250), "The table ends here and a paragraph follows it.", fontsize=10)
+            formulas_drawn(page)
     doc.save(path)
     return path
 

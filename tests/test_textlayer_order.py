@@ -65,12 +65,32 @@ def table_page(doc):
     return "\n".join(" ".join(row) for row in rows)
 
 
+ABSTRACT = [f"Abstract line {i} set large across its column" for i in range(1, 5)]
+BODY = [f"Body line {i} in small type beside it" for i in range(1, 9)]
+DROPPED = ["ver the first line the capital stands", "beside the second line of this text",
+           "and the third line of the paragraph", "then a fourth line below the capital"]
+
+
+def mixed_page(doc):
+    """A column of large type beside one of small type (each large line overlaps two small ones); below
+    them, a paragraph that opens with a drop capital."""
+    page = doc.new_page(width=612, height=792)
+    for i, text in enumerate(ABSTRACT):
+        page.insert_text((72, 100 + 16 * i), text, fontsize=13)
+    for i, text in enumerate(BODY):
+        page.insert_text((360, 96 + 8 * i), text, fontsize=7)
+    page.insert_text((180, 272), "O", fontsize=36)
+    for i, text in enumerate(DROPPED):
+        page.insert_text((210 if i < 3 else 180, 250 + 12 * i), text, fontsize=10)
+    return "\n".join([*ABSTRACT, *BODY, "O" + DROPPED[0], *DROPPED[1:]])
+
+
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     path = tmp_path_factory.mktemp("order") / "order.pdf"
     doc = pymupdf.open()
     expected = [pieces_page(doc), columns_page(doc), columns_page(doc, offset=7), header_page(doc),
-                table_page(doc)]
+                table_page(doc), mixed_page(doc)]
     doc.save(path)
     r = run_docvl("ocr", path, "--text-layer", "only", "--boxes")
     assert r.code == 0, r.stderr
@@ -79,7 +99,8 @@ def pages(tmp_path_factory):
 
 @pytest.mark.parametrize("n, what", [(0, "a line drawn in pieces"), (1, "two columns"),
                                      (2, "two columns, baselines offset"), (3, "a header drawn right part first"),
-                                     (4, "a table with several words a cell")])
+                                     (4, "a table with several words a cell"),
+                                     (5, "large type beside small, a drop capital")])
 def test_text_layer_reads_in_visual_order(pages, n, what):
     got, expected = pages
     assert got[n]["source"] == "text-layer"

@@ -6,7 +6,8 @@ is known only once every page of the document has been read:
 - `page_blocks` (in the raster workers, with the page): the printed lines in reading order
   (textlayer.order) grouped into blocks: headings (a line set larger than the page's body text, or
   bold and short), list items (a bullet or a number at its start), paragraphs (lines joined across
-  line breaks and hyphenation) and tables (textlayer.tables, as pipe tables in place of their lines).
+  line breaks and hyphenation), display formulas (textlayer.formulas, as $$LaTeX$$) and tables
+  (textlayer.tables, as pipe tables in place of their lines).
   Lines alone at the top or bottom edge of the page, set apart by white, are marked as edge blocks,
   and so are lines running up or down a margin beside all the horizontal text;
 - `document_markdown` (once the document is done): edge blocks whose text, digits aside, recurs at the
@@ -23,6 +24,7 @@ import re
 from collections import Counter
 from statistics import median
 
+from .formulas import formulas
 from .lines import Line
 from .order import line_text, reading_groups
 from .tables import page_tables
@@ -61,7 +63,7 @@ _DIGITS = re.compile(r"\d+")
 
 
 def page_blocks(page, words: PageWords, number: int) -> list[dict]:
-    """The page's blocks in reading order: {"kind": heading|item|para|table, "md": Markdown, "text":
+    """The page's blocks in reading order: {"kind": heading|item|para|formula|table, "md": Markdown, "text":
     plain text, "edge": "top"|"bottom"|None}."""
     lines = reading_groups([w for w in words.words if w.horizontal])
     tables = page_tables(page, words, number) if lines else []
@@ -77,6 +79,8 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
             blocks.append(_text_block(run, body))
             run.clear()
 
+    found = formulas(lines)
+    in_formula = {id(w) for _, words_, _ in found for w in words_}
     for i, line in enumerate(lines):
         table = _table_of(line, tables)
         if table is not None:
@@ -85,6 +89,20 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
                 placed.add(table)
                 blocks.append({"kind": "table", "md": _pipe_table(tables[table]), "text": "", "edge": None})
             continue
+        here = [f for f in found if f[0] == i]
+        if here or any(id(w) in in_formula for w in line.words):  # a formula's line, numerator or limit
+            rest = [w for w in line.words if id(w) not in in_formula]
+            if here:  # the line's formulas, after the text left of them (a number), before the rest
+                start = min(w.x0 for _, ws, _ in here for w in ws)
+                close()
+                if left := [w for w in rest if w.x1 <= start]:
+                    run.append(Line(left))
+                    close()
+                blocks += [{"kind": "formula", "md": f"$${tex}$$", "text": tex, "edge": None} for _, _, tex in here]
+                rest = [w for w in rest if w.x1 > start]
+            if not rest:
+                continue
+            line = Line(rest)
         if i in edges:
             close()
             block = _text_block([line], body)

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+# Characters of one word whose sizes differ by more than this ratio are a base and its script.
+SIZE_CHANGE = 1.15
+
 # Span char_flags bits (MuPDF's FZ_STEXT_FILLED, _STROKED, _CLIPPED).
 _FILLED, _STROKED, _CLIPPED = 16, 32, 64
 
@@ -23,6 +26,9 @@ class Word:
     horizontal: bool  # reads left to right on the displayed page
     size: float = 0.0  # font size in points (of its first character's span)
     bold: bool = False  # its font is bold (span flag or a bold face's name)
+    # a word whose characters change size (a base and its script, "c2" of c squared): its runs of one
+    # size, as words; read only by textlayer.formulas
+    pieces: tuple = ()
 
     @property
     def cx(self) -> float:
@@ -99,14 +105,26 @@ def read_words(page) -> PageWords:
 
             def flush():
                 if word:
-                    # Plain min/max: PyMuPDF's Rect union costs ~20 us a character in Python.
-                    boxes = [c["bbox"] for c in word]
-                    r = (min(b[0] for b in boxes), min(b[1] for b in boxes),
-                         max(b[2] for b in boxes), max(b[3] for b in boxes))
-                    words.append(Word(*shown(r), "".join(c["c"] for c in word), horizontal, *style))
+                    sizes = {c[1][0] for c in word}
+                    pieces = ()
+                    if len(sizes) > 1 and max(sizes) > SIZE_CHANGE * min(sizes):
+                        runs: list[list] = []
+                        for c in word:
+                            if runs and runs[-1][-1][1][0] == c[1][0]:
+                                runs[-1].append(c)
+                            else:
+                                runs.append([c])
+                        pieces = tuple(made(run) for run in runs)
+                    words.append(made(word, pieces))
                     word.clear()
 
-            style = (0.0, False)
+            def made(chars, pieces=()) -> Word:
+                # Plain min/max: PyMuPDF's Rect union costs ~20 us a character in Python.
+                boxes = [c["bbox"] for c, _ in chars]
+                r = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                     max(b[2] for b in boxes), max(b[3] for b in boxes))
+                return Word(*shown(r), "".join(c["c"] for c, _ in chars), horizontal, *chars[0][1], pieces)
+
             for span in line["spans"]:
                 text = "".join(c["c"] for c in span["chars"])
                 visible = span_visible(span)
@@ -121,9 +139,7 @@ def read_words(page) -> PageWords:
                     if c["c"].isspace():
                         flush()
                     else:
-                        if not word:
-                            style = span_style
-                        word.append(c)
+                        word.append((c, span_style))
             flush()
             text = "".join(parts).strip()
             if text:
