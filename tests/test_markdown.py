@@ -145,6 +145,23 @@ def test_on_a_page_alone_page_numbers_small_edge_lines_and_margin_stamps_are_fur
     assert p["markdown"] == f"A line at the top edge\n\n{' '.join(BODY)}\n\n1 A footnote, set small."
 
 
+def test_on_a_page_alone_stamps_spread_footers_and_a_page_number_after_short_text_are_furniture(run_cli, tmp_path):
+    doc = pymupdf.open()
+    page_ = doc.new_page()
+    page_.insert_text((72, 40), "Journal of Examples | www.example.org", fontsize=10)
+    page_.insert_text((72, 100), "A title set largest", fontsize=20)
+    for i, line in enumerate(BODY):
+        page_.insert_text((72, 140 + 12 * i), line, fontsize=10)
+    page_.insert_text((300, 300), "62", fontsize=10)  # the text ends high on the page
+    for x, piece in ((72, "Revision: 2.4"), (270, "P/N 119-036"), (470, "10 June 2026")):
+        page_.insert_text((x, 760), piece, fontsize=10)
+    doc.save(tmp_path / "one.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "one.pdf", "--markdown", "--text-layer", "only")
+    [p] = valid(json.loads(out))["pages"]
+    assert p["furniture"] == ["Journal of Examples | www.example.org", "62", "Revision: 2.4 P/N 119-036 10 June 2026"]
+    assert p["markdown"] == f"# A title set largest\n\n{' '.join(BODY)}"
+
+
 def test_a_model_page_gets_the_markdown_prompt_and_its_answer_cleaned(run_cli, server, tmp_path):
     fenced = "<think>a heading, then a table</think>```markdown\n# Invoice 42\n\n| Item | Total |\n| --- | --- |\n| Tea | 4 |\n```"
     srv = server(lambda n: completion(fenced))

@@ -11,9 +11,11 @@ is known only once every page of the document has been read:
   Lines alone at the top or bottom edge of the page, set apart by white, are marked as edge blocks,
   and so are lines running up or down a margin beside all the horizontal text;
 - `document_markdown` (once the document is done): edge blocks whose text, digits aside, recurs at the
-  same edge of another page, lone page numbers, edge lines set smaller than the body (not footnotes)
-  and margin lines are furniture: left out of the Markdown and kept in
-  the page record's "furniture". Every other block is the page's Markdown.
+  same edge of another page, lone page numbers, edge lines set smaller than the body (not footnotes),
+  edge lines that are stamps (a web address, "Downloaded from", a copyright, a volume and issue) or
+  whose pieces stand far apart (a footer's left, centre and right parts), and margin lines are
+  furniture: left out of the Markdown and kept in the page record's "furniture". Every other block
+  is the page's Markdown.
 
 Blocks are plain dicts (they travel from worker processes and are journalled with the page for resuming).
 """
@@ -51,6 +53,12 @@ SHORT = 0.15
 SMALL = 0.9
 # ...unless it reads as a footnote (a number or a mark, then text).
 _FOOTNOTE = re.compile(r"^(\d{1,3}|[*\u2020\u2021\u00a7])\s*[A-Za-z]")
+# An edge line holding a web address, a download or publishing stamp, a copyright or a volume and issue
+# is furniture even on a page alone...
+_STAMP = re.compile(r"https?://|\bwww\.|\S@\S+\.\w|\bdoi\b|\u00a9|\bcopyright\b|\bdownload(ed)?\b|"
+                    r"\bpublished by\b|\ball rights reserved\b|\bvol(ume)?\.?\s*\d|\bissue\s*\d", re.IGNORECASE)
+# ...and so is one whose pieces are this many type sizes apart (left, centre and right parts).
+SPREAD = 3.0
 # Font sizes within this ratio are one style.
 SAME_SIZE = 1.1
 
@@ -70,6 +78,7 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
     height = page.rect.height
     edges = _edges(lines, height)
     body = _body_size([line for i, line in enumerate(lines) if i not in edges])
+    largest = max((_size(line) for line in lines), default=0.0)
     blocks: list[dict] = []
     placed: set[int] = set()
     run: list[Line] = []  # the lines of the block being built
@@ -107,8 +116,12 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
             close()
             block = _text_block([line], body)
             block["edge"] = edges[i]
-            # set smaller than the body text, and not a footnote: furniture though the page be alone
-            block["small"] = bool(body) and _size(line) <= SMALL * body and not _FOOTNOTE.match(block["text"])
+            # furniture though the page be alone: set smaller than the body text (and not a footnote), or
+            # a stamp or a footer's spread pieces (and not the page's title)
+            small = bool(body) and _size(line) <= SMALL * body and not _FOOTNOTE.match(block["text"])
+            title = _size(line) >= largest / SAME_SIZE and _size(line) >= HEADING * body  # the page's largest type
+            stamp = not title and (bool(_STAMP.search(block["text"])) or _spread(line))
+            block["alone"] = small or stamp
             blocks.append(block)
             continue
         if run and not _continues(run, line, body):
@@ -141,7 +154,7 @@ def document_markdown(pages: list[dict]) -> None:
             continue
         furniture, kept = [], []
         for b in blocks:
-            if b.get("edge") and (b["edge"] == "side" or b.get("small") or seen[b["edge"]][_key(b["text"])] >= 2
+            if b.get("edge") and (b["edge"] == "side" or b.get("alone") or seen[b["edge"]][_key(b["text"])] >= 2
                                   or _PAGE_NUMBER.match(b["text"])):
                 furniture.append(b["text"])
             else:
@@ -166,8 +179,9 @@ def _key(text: str) -> str:
 
 def _edges(lines: list[Line], height: float) -> dict[int, str]:
     """Indexes of the lines at the page's top or bottom edge: those within EDGE of it, up to the white
-    (EDGE_WHITE line heights or more) furthest from the edge within that band that sets them apart
-    from the body (a footer may be several lines, close together)."""
+    (EDGE_WHITE of their type size or more) furthest from the edge within that band that sets them
+    apart from the body (a footer may be several lines, close together). A page number set apart below
+    the body's last line, or above its first, is at the edge wherever the body ends (a short page)."""
     edges: dict[int, str] = {}
     by_y = sorted(range(len(lines)), key=lambda i: lines[i].cy)
     if len(by_y) < 2:
@@ -177,20 +191,38 @@ def _edges(lines: list[Line], height: float) -> dict[int, str]:
         above, below = lines[by_y[k - 1]], lines[by_y[k]]
         if above.y1 > EDGE * height:
             break
-        if below.y0 - above.y1 >= EDGE_WHITE * above.height:
+        if _white(above, below) >= EDGE_WHITE * _size(above):
             top = k
     bottom = len(by_y)  # lines by_y[bottom:] are the bottom's
     for k in range(len(by_y) - 1, top, -1):
         above, below = lines[by_y[k - 1]], lines[by_y[k]]
         if below.y0 < (1 - EDGE) * height:
             break
-        if below.y0 - above.y1 >= EDGE_WHITE * below.height:
+        if _white(above, below) >= EDGE_WHITE * _size(below):
             bottom = k
+    if bottom - top >= 2:  # the first and last lines of the body: a page number set apart is not body
+        first, second, last, before = (lines[by_y[k]] for k in (top, top + 1, bottom - 1, bottom - 2))
+        if _PAGE_NUMBER.match(line_text(first)[1]) and _white(first, second) >= EDGE_WHITE * _size(first):
+            top += 1
+        if _PAGE_NUMBER.match(line_text(last)[1]) and _white(before, last) >= EDGE_WHITE * _size(last):
+            bottom -= 1
     for i in by_y[:top]:
         edges[i] = "top"
     for i in by_y[bottom:]:
         edges[i] = "bottom"
     return edges
+
+
+def _white(above: Line, below: Line) -> float:
+    """The white between two lines, from baseline to baseline less the lower one's type size (boxes
+    of loosely set fonts overlap, and would hide it)."""
+    return below.y1 - above.y1 - _size(below)
+
+
+def _spread(line: Line) -> bool:
+    """Pieces set apart across the line (a footer's left, centre and right parts), not words of text."""
+    words = line.words
+    return any(b.x0 - a.x1 >= SPREAD * _size(line) for a, b in zip(words, words[1:]))
 
 
 def _size(line: Line) -> float:
