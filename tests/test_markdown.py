@@ -162,6 +162,15 @@ def test_on_a_page_alone_stamps_spread_footers_and_a_page_number_after_short_tex
     assert p["markdown"] == f"# A title set largest\n\n{' '.join(BODY)}"
 
 
+def test_double_quotes_set_as_two_single_ones_are_written_as_one(run_cli, tmp_path):
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 100), "The term \u2018\u2018responsibility\u2019\u2019 is vague.", fontsize=10)
+    doc.save(tmp_path / "q.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "q.pdf", "--format", "markdown", "--text-layer", "only")
+    assert code == 0, err
+    assert out == "The term \u201cresponsibility\u201d is vague.\n"
+
+
 def test_a_model_page_gets_the_markdown_prompt_and_its_answer_cleaned(run_cli, server, tmp_path):
     fenced = "<think>a heading, then a table</think>```markdown\n# Invoice 42\n\n| Item | Total |\n| --- | --- |\n| Tea | 4 |\n```"
     srv = server(lambda n: completion(fenced))

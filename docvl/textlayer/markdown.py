@@ -287,7 +287,8 @@ def _continues(run: list[Line], line: Line, body: float) -> bool:
 
 def _text_block(run: list[Line], body: float) -> dict:
     texts = [line_text(line)[1] for line in run]
-    text = _join(texts)
+    # double quotes set as two single ones (TeX's ``quote'') written as the one character they stand for
+    text = _join(texts).replace("\u2018\u2018", "\u201c").replace("\u2019\u2019", "\u201d")
     level = _heading_level(run, body)
     if level and not _list_start(run[0]):
         return {"kind": "heading", "md": "#" * level + " " + _escape(text), "text": text, "edge": None}
