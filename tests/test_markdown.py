@@ -164,7 +164,9 @@ def test_on_a_page_alone_stamps_spread_footers_and_a_page_number_after_short_tex
 
 def test_double_quotes_set_as_two_single_ones_are_written_as_one(run_cli, tmp_path):
     doc = pymupdf.open()
-    doc.new_page().insert_text((72, 100), "The term \u2018\u2018responsibility\u2019\u2019 is vague.", fontsize=10)
+    page_ = doc.new_page()
+    page_.insert_font(fontname="text", fontbuffer=pymupdf.Font("helv").buffer)  # embedded: curly quotes too
+    page_.insert_text((72, 100), "The term \u2018\u2018responsibility\u2019\u2019 is vague.", fontsize=10, fontname="text")
     doc.save(tmp_path / "q.pdf")
     code, out, err = run_cli("ocr", tmp_path / "q.pdf", "--format", "markdown", "--text-layer", "only")
     assert code == 0, err
