@@ -264,3 +264,29 @@ def test_dot_leaders_stay_with_their_label_and_missing_values_stay_cells():
     # "..." standing alone between numbers is a cell (a value not available), not a leader.
     cells = phrases(line((0, 30, "Spain"), (60, 70, "1.2"), (100, 108, "..."), (140, 150, "3.4")))
     assert [" ".join(w.text for w in p) for p in cells] == ["Spain", "1.2", "...", "3.4"]
+
+
+def test_a_table_ruled_across_with_a_shaded_body_is_one_table_its_section_label_a_row(tmp_path):
+    # booktabs: top rule, header, mid rule, bottom rule; its body shaded cell by cell (what find_tables
+    # reads as a grid of its own), opening with a section's name centred over the columns.
+    rows = [["Source", "Type", "Tokens", "Docs"],
+            ["Web crawl", "Web pages", "3.71", "2.95"],
+            ["Code", "Code", "83.0", "78.7"],
+            ["Papers", "Academic", "58.6", "38.8"]]
+    xs, width = [72, 180, 300, 400], 470
+    doc = pymupdf.open()
+    page = doc.new_page()
+    write_rows(page, rows[:1], xs, 112)
+    page.insert_text((230, 132), "Pretraining mix", fontsize=10)
+    write_rows(page, rows[1:], xs, 152, step=18)
+    for r in range(len(rows) - 1):  # one filled box a cell, abutting
+        for x0, x1 in zip(xs, [*xs[1:], width]):
+            page.draw_rect(pymupdf.Rect(x0, 140 + 18 * r, x1, 158 + 18 * r), color=None, fill=(0.95, 0.95, 0.95))
+    for y in (100, 118, 194):
+        page.draw_line((72, y), (width, y), width=0.5)
+    doc.save(tmp_path / "t.pdf")
+    doc = open_document(str(tmp_path / "t.pdf"))
+    [table] = document_tables(doc)
+    doc.close()
+    assert table["header"] == rows[0]
+    assert table["rows"] == [["", "Pretraining mix", "", ""], *rows[1:]]

@@ -67,8 +67,18 @@ def find_regions(page, words: list[Word]) -> list[Region]:
     regions = [g for g in (Region(tuple(t.bbox), *_grid_rules(t)) for t in grids)
                if not is_chart(g.box, strokes, curves=False)]
 
-    across = [r for r in ruled_across(horizontal_rules(drawings, page.rotation_matrix), words)
-              if not any(_overlaps(r.box, g.box) for g in regions) and not is_chart(r.box, strokes)]
+    across = []
+    for r in ruled_across(horizontal_rules(drawings, page.rotation_matrix), words):
+        inner = [g for g in regions if _overlaps(r.box, g.box)]
+        if is_chart(r.box, strokes) or not all(_within(g.box, r.box) for g in inner):
+            continue
+        # A grid inside a table ruled across (its body's cell shading, a boxed part) is that table's
+        # body: one table, from the top rule (over the header) to the bottom rule, with the grid's rulings.
+        for g in inner:
+            regions.remove(g)
+            r.cols = sorted(set(r.cols) | set(g.cols))
+            r.rows = sorted(set(r.rows) | set(g.rows))
+        across.append(r)
     free = [w for w in words if not any(r.holds(w) for r in regions + across)]
     lines = group_lines(free)
     height = statistics.median(line.height for line in lines) if lines else 0.0
@@ -87,6 +97,11 @@ def find_regions(page, words: list[Word]) -> list[Region]:
 
 def _shared_width(a, b) -> float:
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+
+
+def _within(a, b, slack: float = 2.0) -> bool:
+    """Whether box `a` lies inside box `b`."""
+    return a[0] >= b[0] - slack and a[1] >= b[1] - slack and a[2] <= b[2] + slack and a[3] <= b[3] + slack
 
 
 def _overlaps(a, b) -> bool:

@@ -6,7 +6,8 @@
   cell: no stub, no number, every phrase under a text cell of the row above);
 - cell text: the phrases whose left edge falls in the cell; a phrase crossing a column edge spans;
 - header: the rows above the first ruling inside the table (else the first row), plus the rows under
-  a header row whose stub (first cell) is empty, as a stacked header's upper rows are; collapsed into
+  a header row whose stub (first cell) is empty, as a stacked header's upper rows are (not a lone
+  label under a rule: a section of the body); collapsed into
   one name per column: a spanning label over each column it spans ("2023 / H1"), the lines of a
   wrapped name joined by a space.
 """
@@ -176,9 +177,16 @@ def header_rows(rows: list[list[Cell | None]], tops: list[float], region: Region
     n = sum(t < inner[0] for t in tops) if inner else 1
     n = max(1, min(n, len(rows) - 1))
     while (n < len(rows) - 1 and not _numeric_row(rows[n])
-           and (rows[n][0] is None or _spanning_head(rows[n - 1]))):
+           and (rows[n][0] is None or _spanning_head(rows[n - 1]))
+           and not (_lone_label(rows[n]) and any(tops[n - 1] < y < tops[n] for y in inner))):
         n += 1
     return n
+
+
+def _lone_label(cells: list[Cell | None]) -> bool:
+    """A row of one label: under a rule, a section of the body names itself so (a header row under a
+    spanning label has a label per column)."""
+    return sum(c is not None for c in cells) == 1
 
 
 def _spanning_head(cells: list[Cell | None]) -> bool:
