@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
-from .lines import Line, group_lines, is_number, phrases
+from .lines import Line, group_lines, is_number, is_value, phrases
 from .words import Word
 
 # A ruling counts when it runs along this share of the table's width (rows) or height (columns).
@@ -79,9 +79,10 @@ def find_regions(page, words: list[Word]) -> list[Region]:
             r.cols = sorted(set(r.cols) | set(g.cols))
             r.rows = sorted(set(r.rows) | set(g.rows))
         across.append(r)
-    free = [w for w in words if not any(r.holds(w) for r in regions + across)]
-    lines = group_lines(free)
+    lines = _free_lines(words, regions + across)
     height = statistics.median(line.height for line in lines) if lines else 0.0
+    if any([_take_header(g, words, lines, height) for g in regions]):
+        lines = _free_lines(words, regions + across)
     for block in aligned_blocks(lines):
         if is_chart(block.box, strokes):
             continue
@@ -93,6 +94,23 @@ def find_regions(page, words: list[Word]) -> list[Region]:
         else:
             regions.append(block)
     return sorted(regions + across, key=lambda r: (round(r.box[1]), r.box[0]))
+
+
+def _free_lines(words: list[Word], regions: list[Region]) -> list[Line]:
+    return group_lines([w for w in words if not any(r.holds(w) for r in regions)])
+
+
+def _take_header(grid: Region, words: list[Word], lines: list[Line], height: float) -> bool:
+    """Whether `grid`, whose first line holds values (a body row: what its rulings or shading box is
+    only the body), took the header lines right above it among the free `lines`."""
+    body = group_lines([w for w in words if grid.holds(w)])
+    if not body or not any(is_value(" ".join(w.text for w in p)) for p in phrases(body[0])):
+        return False
+    x0, y0, x1, y1 = grid.box
+    head = _header_above(x0, x1, y0, [line for line in lines if line.cy < y0], height)
+    if head:
+        grid.box = (x0, head[0].y0, x1, y1)
+    return bool(head)
 
 
 def _shared_width(a, b) -> float:
@@ -329,20 +347,26 @@ def _clearest(run: list[tuple[float, float, int]]) -> tuple[float, float]:
 
 
 def _with_header(block: list[Line], lines: list[Line], height: float) -> list[Line]:
-    """The block with the header lines right above it: short lines (a spanning header, a wrapped
-    column name) that stand over the table's columns rather than at its left edge, as a caption does."""
+    """The block with the header lines right above it."""
     x0, x1 = min(line.x0 for line in block), max(line.x1 for line in block)
-    i = lines.index(block[0])
-    while i > 0:
-        above = lines[i - 1]
-        numbers = any(is_number(w.text) for w in above.words)
-        if (block[0].y0 - above.y1 > ROW_GAP * height or len(above.words) > MAX_HEADER_WORDS * len(_cells(above))
-                or above.x0 < x0 - height or above.x1 > x1 + height or numbers
+    return [*_header_above(x0, x1, block[0].y0, lines[:lines.index(block[0])], height), *block]
+
+
+def _header_above(x0: float, x1: float, top: float, lines: list[Line], height: float) -> list[Line]:
+    """The header lines right above a table body that spans x0..x1 from `top` down, among `lines` (those
+    above it, top to bottom): short lines (a spanning header, a wrapped column name, a date over each
+    column) without a value in them, that stand over the table's columns rather than at its left edge,
+    as a caption does."""
+    head: list[Line] = []
+    for above in reversed(lines):
+        values = any(is_value(" ".join(w.text for w in p)) for p in phrases(above))
+        if (top - above.y1 > ROW_GAP * height or len(above.words) > MAX_HEADER_WORDS * len(_cells(above))
+                or above.x0 < x0 - height or above.x1 > x1 + height or values
                 or (len(_cells(above)) < 2 and above.x0 <= x0 + height)):
             break
-        block = [above, *block]
-        i -= 1
-    return block
+        head.insert(0, above)
+        top = above.y0
+    return head
 
 
 def numeric_blocks(lines: list[Line]) -> list[tuple[float, float, float, float]]:

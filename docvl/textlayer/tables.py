@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pymupdf
 
-from .lines import Line, group_lines, is_number, phrases
+from .lines import Line, group_lines, is_number, is_value, phrases
 from .regions import Region, chart_strokes, crossings_allowed, find_regions, is_chart, numeric_blocks, open_gaps
 from .words import PageWords, Word, read_words
 
@@ -65,7 +65,7 @@ def header_lines(lines: list[Line]) -> int:
     not past half of the table: a header's labels over numeric columns."""
     for i, line in enumerate(lines[: (len(lines) + 1) // 2]):
         cells = [" ".join(w.text for w in p) for p in phrases(line)]
-        if any(is_number(c) and not _year(c) for c in cells):
+        if any(is_value(c) for c in cells):
             return i
     return 0
 
@@ -73,10 +73,12 @@ def header_lines(lines: list[Line]) -> int:
 def row_groups(lines: list[Line], ruled: list[float], stub_edge: float) -> list[list[Line]]:
     """Lines into rows: in a table ruled into MIN_BANDS or more bands, a band is one row (its lines
     wrapped cells) unless two of its lines read as whole rows (text in the stub, left of `stub_edge`,
-    and right of it); other bands are a row per line."""
+    and right of it); other bands are a row per line, and so is each line above the first ruling (a
+    header set over a ruled or shaded body)."""
+    first = min(ruled, default=float("inf"))
     bands: list[list[Line]] = []
     for line in lines:
-        if bands and not any(bands[-1][-1].cy < y < line.cy for y in ruled):
+        if bands and line.cy > first and not any(bands[-1][-1].cy < y < line.cy for y in ruled):
             bands[-1].append(line)
         else:
             bands.append([line])
@@ -195,11 +197,7 @@ def _spanning_head(cells: list[Cell | None]) -> bool:
 
 
 def _numeric_row(cells: list[Cell | None]) -> bool:
-    return any(c and is_number(c.text) and not _year(c.text) for c in cells[1:])
-
-
-def _year(text: str) -> bool:
-    return len(text) == 4 and text.isdigit() and text[:2] in ("19", "20")
+    return any(c and is_value(c.text) for c in cells[1:])
 
 
 def column_names(rows: list[list[Cell | None]]) -> list[str]:
