@@ -290,3 +290,44 @@ def test_a_table_ruled_across_with_a_shaded_body_is_one_table_its_section_label_
     doc.close()
     assert table["header"] == rows[0]
     assert table["rows"] == [["", "Pretraining mix", "", ""], *rows[1:]]
+
+
+def financial_pdf(path):
+    """A statement's table as reports print it: a body of shaded rows (a grid to find_tables) whose
+    header stands above it, "Year ended" centred over the three years and underlined across them,
+    each year underlined over its currency sign and amount."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "Stock-based compensation expense was as follows:", fontsize=9)
+    page.insert_text((365, 130), "Year ended", fontsize=9)
+    cols = [(300, 360), (370, 430), (440, 500)]  # currency sign and amount under each year
+    for (a, b), year in zip(cols, ("2025", "2024", "2023")):
+        page.insert_text((a + 20, 144), year, fontsize=9)
+        page.draw_line((a, 147), (b, 147), width=0.5)
+    page.draw_line((300, 133), (500, 133), width=0.5)
+    rows = [("Cost of revenue", "178", "141", "138"), ("Research", "3,423", "2,532", "1,892"),
+            ("Sales", "1,136", "876", "680")]
+    edges = [72, 300, 310, 360, 370, 380, 430, 440, 450, 500]  # label | $ | amount | white | $ | ...
+    for r, (label, *amounts) in enumerate(rows):
+        y = 152 + 12 * r
+        for x0, x1 in zip(edges, edges[1:]):  # shaded cell by cell, every other row
+            page.draw_rect(pymupdf.Rect(x0, y, x1, y + 12), color=None, fill=(0.93,) * 3 if r % 2 == 0 else (1, 1, 1))
+        page.insert_text((74, y + 9), label, fontsize=9)
+        for (a, b), amount in zip(cols, amounts):
+            if r == 0:
+                page.insert_text((a + 2, y + 9), "$", fontsize=9)
+            page.insert_text((b - 2 - pymupdf.get_text_length(amount, fontsize=9), y + 9), amount, fontsize=9)
+    doc.save(path)
+    return path
+
+
+def test_a_header_above_a_shaded_body_joins_it_and_an_underlined_label_spans_its_columns(tmp_path):
+    from docvl.textlayer.tables import page_tables
+    from docvl.textlayer.words import read_words
+
+    doc = pymupdf.open(financial_pdf(tmp_path / "t.pdf"))
+    [table] = page_tables(doc[0], read_words(doc[0]), 1, spans=True)
+    assert table["header"] == ["", "Year ended / 2025", "Year ended / 2025", "Year ended / 2024",
+                               "Year ended / 2024", "Year ended / 2023", "Year ended / 2023"]
+    assert table["rows"][2] == ["Sales", "", "1,136", "", "876", "", "680"]
+    assert table["head"] == [[("", 1), ("Year ended", 6)], [("", 1), ("2025", 2), ("2024", 2), ("2023", 2)]]

@@ -32,6 +32,8 @@ RULE_SPAN = 0.3
 MIN_RULES = 3
 MAX_RULE_GAP = 300
 HEADER_GAP = 12
+# A grid is the body of a table ruled across when it runs along this share of its rules' width.
+RULE_WIDTH = 0.9
 # Unruled tables: columns are at least COLUMN_GAP line heights apart (wider than any word space of
 # justified prose); rows are at most ROW_GAP line heights apart (a blank line is fine, a section
 # break is not); a table has MIN_ROWS lines of several phrases, between which at most MAX_SINGLES
@@ -53,6 +55,9 @@ class Region:
     box: tuple[float, float, float, float]
     cols: list[float] = field(default_factory=list)  # x of vertical rulings inside it
     rows: list[float] = field(default_factory=list)  # y of horizontal rulings inside it
+    # (x0, x1, y) of every horizontal rule inside it, partial ones too: a rule under a header label
+    # shows the columns the label spans
+    rules: list[tuple[float, float, float]] = field(default_factory=list)
 
     def holds(self, w: Word) -> bool:
         x0, y0, x1, y1 = self.box
@@ -67,13 +72,15 @@ def find_regions(page, words: list[Word]) -> list[Region]:
     regions = [g for g in (Region(tuple(t.bbox), *_grid_rules(t)) for t in grids)
                if not is_chart(g.box, strokes, curves=False)]
 
+    rules = horizontal_rules(drawings, page.rotation_matrix)
     across = []
-    for r in ruled_across(horizontal_rules(drawings, page.rotation_matrix), words):
+    for r in ruled_across(rules, words):
         inner = [g for g in regions if _overlaps(r.box, g.box)]
-        if is_chart(r.box, strokes) or not all(_within(g.box, r.box) for g in inner):
-            continue
-        # A grid inside a table ruled across (its body's cell shading, a boxed part) is that table's
-        # body: one table, from the top rule (over the header) to the bottom rule, with the grid's rulings.
+        if is_chart(r.box, strokes) or not all(_body_of(g.box, r.box) for g in inner[:1]) or len(inner) > 1:
+            continue  # rules around several tables, across one, or wider than it are no table of their own
+        # A grid inside a table ruled across, as wide as its rules (its body's cell shading), is that
+        # table's body: one table, from the top rule (over the header) to the bottom rule, with the
+        # grid's rulings.
         for g in inner:
             regions.remove(g)
             r.cols = sorted(set(r.cols) | set(g.cols))
@@ -93,7 +100,10 @@ def find_regions(page, words: list[Word]) -> list[Region]:
             head.box = (min(head.box[0], block.box[0]), head.box[1], max(head.box[2], block.box[2]), block.box[3])
         else:
             regions.append(block)
-    return sorted(regions + across, key=lambda r: (round(r.box[1]), r.box[0]))
+    regions = sorted(regions + across, key=lambda r: (round(r.box[1]), r.box[0]))
+    for r in regions:
+        r.rules = [rule for rule in rules if _within((rule[0], rule[2], rule[1], rule[2]), r.box)]
+    return regions
 
 
 def _free_lines(words: list[Word], regions: list[Region]) -> list[Line]:
@@ -115,6 +125,11 @@ def _take_header(grid: Region, words: list[Word], lines: list[Line], height: flo
 
 def _shared_width(a, b) -> float:
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+
+
+def _body_of(grid, ruled) -> bool:
+    """Whether a grid lies inside a table ruled across and spans its rules' width."""
+    return _within(grid, ruled) and _shared_width(grid, ruled) >= RULE_WIDTH * (ruled[2] - ruled[0])
 
 
 def _within(a, b, slack: float = 2.0) -> bool:
