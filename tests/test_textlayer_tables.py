@@ -277,7 +277,7 @@ def test_a_table_ruled_across_with_a_shaded_body_is_one_table_its_section_label_
     doc = pymupdf.open()
     page = doc.new_page()
     write_rows(page, rows[:1], xs, 112)
-    page.insert_text((230, 132), "Pretraining mix", fontsize=10)
+    page.insert_text((220, 132), "Pretraining data mix", fontsize=10)  # over Type and Tokens
     write_rows(page, rows[1:], xs, 152, step=18)
     for r in range(len(rows) - 1):  # one filled box a cell, abutting
         for x0, x1 in zip(xs, [*xs[1:], width]):
@@ -289,7 +289,7 @@ def test_a_table_ruled_across_with_a_shaded_body_is_one_table_its_section_label_
     [table] = document_tables(doc)
     doc.close()
     assert table["header"] == rows[0]
-    assert table["rows"] == [["", "Pretraining mix", "", ""], *rows[1:]]
+    assert table["rows"] == [["", "Pretraining data mix", "", ""], *rows[1:]]
 
 
 def financial_pdf(path):
@@ -307,7 +307,7 @@ def financial_pdf(path):
     page.draw_line((300, 133), (500, 133), width=0.5)
     rows = [("Cost of revenue", "178", "141", "138"), ("Research", "3,423", "2,532", "1,892"),
             ("Sales", "1,136", "876", "680")]
-    edges = [72, 300, 310, 360, 370, 380, 430, 440, 450, 500]  # label | $ | amount | white | $ | ...
+    edges = [72, 300, 310, 370, 380, 440, 450, 500]  # label | $ | amount | $ | amount | ...
     for r, (label, *amounts) in enumerate(rows):
         y = 152 + 12 * r
         for x0, x1 in zip(edges, edges[1:]):  # shaded cell by cell, every other row

@@ -46,8 +46,10 @@ MAX_SINGLES = 2
 MAX_CELL_WORDS = 3
 # Drawn curves and slanted lines inside a block of aligned text that make it a chart.
 MIN_CHART_STROKES = 8
-# A line above an unruled table is its (spanning) header when it is at most this many words.
+# A line above an unruled table is its (spanning) header when it is at most this many words...
 MAX_HEADER_WORDS = 6
+# ...and not closer than this many line heights under a caption's or a paragraph's line.
+TIGHT = 0.5
 
 
 @dataclass
@@ -73,18 +75,19 @@ def find_regions(page, words: list[Word]) -> list[Region]:
                if not is_chart(g.box, strokes, curves=False)]
 
     rules = horizontal_rules(drawings, page.rotation_matrix)
-    across = []
+    across: list[Region] = []
+    bodies: list[Region] = []  # tables ruled across whose body is a grid
     for r in ruled_across(rules, words):
         inner = [g for g in regions if _overlaps(r.box, g.box)]
-        if is_chart(r.box, strokes) or not all(_body_of(g.box, r.box) for g in inner[:1]) or len(inner) > 1:
-            continue  # rules around several tables, across one, or wider than it are no table of their own
-        # A grid inside a table ruled across, as wide as its rules (its body's cell shading), is that
-        # table's body: one table, from the top rule (over the header) to the bottom rule, with the
-        # grid's rulings.
-        for g in inner:
-            regions.remove(g)
-            r.cols = sorted(set(r.cols) | set(g.cols))
-            r.rows = sorted(set(r.rows) | set(g.rows))
+        if is_chart(r.box, strokes) or len(inner) > 1 or any(_overlaps(r.box, b.box) for b in bodies):
+            continue  # rules around several tables are no table of their own
+        if inner:
+            table = _ruled_body(r, inner[0], words)
+            if table is None:
+                continue  # the grid's own rules, rules across a table, or wider than it
+            regions.remove(inner[0])
+            bodies.append(table)
+            r = table
         across.append(r)
     lines = _free_lines(words, regions + across)
     height = statistics.median(line.height for line in lines) if lines else 0.0
@@ -127,9 +130,21 @@ def _shared_width(a, b) -> float:
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
 
 
-def _body_of(grid, ruled) -> bool:
-    """Whether a grid lies inside a table ruled across and spans its rules' width."""
-    return _within(grid, ruled) and _shared_width(grid, ruled) >= RULE_WIDTH * (ruled[2] - ruled[0])
+def _ruled_body(ruled: Region, grid: Region, words: list[Word]) -> Region | None:
+    """The table ruled across whose body is `grid` (its cell shading, say): the grid inside the rules
+    and as wide, under the top rule with only header lines between them (a caption or a paragraph
+    between rules is none), down to the rule next below the grid, with the grid's rulings; else None."""
+    x0, top, x1, _ = ruled.box
+    if not _within(grid.box, ruled.box) or _shared_width(grid.box, ruled.box) < RULE_WIDTH * (x1 - x0):
+        return None
+    if top >= grid.box[1] - 1:
+        return None  # the grid's own rules
+    bottom = min((y for y in ruled.rows if y > grid.box[3] + 1), default=grid.box[3])
+    head = group_lines([w for w in words if x0 <= w.cx <= x1 and top < w.cy < grid.box[1]])
+    if head and _header_above(x0, x1, grid.box[1], head, statistics.median(line.height for line in head)) != head:
+        return None
+    rows = {y for y in ruled.rows if top <= y <= bottom} | set(grid.rows)
+    return Region((x0, top, x1, bottom), sorted(set(ruled.cols) | set(grid.cols)), sorted(rows))
 
 
 def _within(a, b, slack: float = 2.0) -> bool:
@@ -373,14 +388,19 @@ def _header_above(x0: float, x1: float, top: float, lines: list[Line], height: f
     column) without a value in them, that stand over the table's columns rather than at its left edge,
     as a caption does."""
     head: list[Line] = []
+    stop = None  # the line above the header
     for above in reversed(lines):
         values = any(is_value(" ".join(w.text for w in p)) for p in phrases(above))
         if (top - above.y1 > ROW_GAP * height or len(above.words) > MAX_HEADER_WORDS * len(_cells(above))
                 or above.x0 < x0 - height or above.x1 > x1 + height or values
                 or (len(_cells(above)) < 2 and above.x0 <= x0 + height)):
+            stop = above
             break
         head.insert(0, above)
         top = above.y0
+    # A phrase set as close under a caption or a paragraph as its lines are goes on with it ("(in %)")
+    while head and stop and len(_cells(head[0])) < 2 and head[0].y0 - stop.y1 < TIGHT * height:
+        stop = head.pop(0)
     return head
 
 

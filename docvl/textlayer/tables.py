@@ -188,9 +188,11 @@ def header_rows(rows: list[list[Cell | None]], tops: list[float], region: Region
 
 
 def _lone_label(cells: list[Cell | None]) -> bool:
-    """A row of one label: under a rule, a section of the body names itself so (a header row under a
-    spanning label has a label per column)."""
-    return sum(c is not None for c in cells) == 1
+    """A row of one label across columns: under a rule, a section of the body names itself so (a
+    header row under a spanning label has a label per column; a column name's wrapped line stays in
+    its column)."""
+    filled = [c for c in cells if c is not None]
+    return len(filled) == 1 and filled[0].span > 1
 
 
 def _underlined(cells: list[Cell | None], edges: list[float], rules: list[tuple[float, float, float]]) -> None:
@@ -293,8 +295,7 @@ def build_table(words: list[Word], region: Region) -> tuple[list[list[str]], lis
     grid = [row for row in grid if any(row)]
     if not grid:
         return [], []
-    # columns where a cell stands: white between columns that a spanning label crosses is none
-    keep = [k for k in range(len(rows[0])) if any(row[k] for row in rows)]
+    keep = [k for k in range(len(grid[0])) if any(row[k] for row in grid)]
     head = stacked_header(rows[:n], keep) if n > 1 else []
     spanning = len(head) > 1 and any(span > 1 for row in head for _, span in row)
     return [[row[k] for k in keep] for row in grid], head if spanning else []
