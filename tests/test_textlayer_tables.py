@@ -331,3 +331,26 @@ def test_a_header_above_a_shaded_body_joins_it_and_an_underlined_label_spans_its
                                "Year ended / 2024", "Year ended / 2023", "Year ended / 2023"]
     assert table["rows"][2] == ["Sales", "", "1,136", "", "876", "", "680"]
     assert table["head"] == [[("", 1), ("Year ended", 6)], [("", 1), ("2025", 2), ("2024", 2), ("2023", 2)]]
+
+
+def test_a_shaded_body_parted_by_a_double_rule_over_its_totals_is_one_table(tmp_path):
+    # booktabs with a shaded body, and its totals under a double rule, shaded apart (two grids)
+    rows = [["Team", "Staff", "Hired", "Left"], ["North", "12", "3", "1"], ["South", "9", "2", "0"],
+            ["West", "7", "1", "2"], ["Total", "28", "6", "3"]]
+    xs, width = [72, 200, 300, 400], 470
+    doc = pymupdf.open()
+    page = doc.new_page()
+    write_rows(page, rows[:1], xs, 112)
+    write_rows(page, rows[1:4], xs, 132, step=18)
+    write_rows(page, rows[4:], xs, 197)
+    for y0, n in ((120, 3), (185, 1)):  # clear of the rules between them
+        for r in range(n):
+            for x0, x1 in zip(xs, [*xs[1:], width]):
+                page.draw_rect(pymupdf.Rect(x0, y0 + 18 * r, x1, y0 + 18 * (r + 1)), color=None, fill=(0.95,) * 3)
+    for y in (100, 118, 179, 181, 205):
+        page.draw_line((72, y), (width, y), width=0.5)
+    doc.save(tmp_path / "t.pdf")
+    doc = open_document(str(tmp_path / "t.pdf"))
+    [table] = document_tables(doc)
+    doc.close()
+    assert [table["header"], *table["rows"]] == rows

@@ -78,14 +78,15 @@ def find_regions(page, words: list[Word]) -> list[Region]:
     across: list[Region] = []
     bodies: list[Region] = []  # tables ruled across whose body is a grid
     for r in ruled_across(rules, words):
-        inner = [g for g in regions if _overlaps(r.box, g.box)]
-        if is_chart(r.box, strokes) or len(inner) > 1 or any(_overlaps(r.box, b.box) for b in bodies):
-            continue  # rules around several tables are no table of their own
+        inner = sorted((g for g in regions if _overlaps(r.box, g.box)), key=lambda g: g.box[1])
+        if is_chart(r.box, strokes) or any(_overlaps(r.box, b.box) for b in bodies):
+            continue
         if inner:
-            table = _ruled_body(r, inner[0], words)
+            table = _ruled_body(r, inner, words)
             if table is None:
-                continue  # the grid's own rules, rules across a table, or wider than it
-            regions.remove(inner[0])
+                continue  # the grid's own rules, rules across tables, or wider than they are
+            for g in inner:
+                regions.remove(g)
             bodies.append(table)
             r = table
         across.append(r)
@@ -130,21 +131,30 @@ def _shared_width(a, b) -> float:
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
 
 
-def _ruled_body(ruled: Region, grid: Region, words: list[Word]) -> Region | None:
-    """The table ruled across whose body is `grid` (its cell shading, say): the grid inside the rules
-    and as wide, under the top rule with only header lines between them (a caption or a paragraph
-    between rules is none), down to the rule next below the grid, with the grid's rulings; else None."""
+def _ruled_body(ruled: Region, grids: list[Region], words: list[Word]) -> Region | None:
+    """The table ruled across whose body is `grids` (top to bottom: its cell shading, say, in parts
+    that a double rule over the totals parts): the grids inside the rules and as wide, with nothing
+    but rules between them, under the top rule with only header lines between them (a caption or a
+    paragraph between rules is none), down to the rule next below the last grid, with the grids'
+    rulings; else None."""
     x0, top, x1, _ = ruled.box
-    if not _within(grid.box, ruled.box) or _shared_width(grid.box, ruled.box) < RULE_WIDTH * (x1 - x0):
+    if any(not _within(g.box, ruled.box) or _shared_width(g.box, ruled.box) < RULE_WIDTH * (x1 - x0)
+           for g in grids):
         return None
-    if top >= grid.box[1] - 1:
+    if top >= grids[0].box[1] - 1:
         return None  # the grid's own rules
-    bottom = min((y for y in ruled.rows if y > grid.box[3] + 1), default=grid.box[3])
-    head = group_lines([w for w in words if x0 <= w.cx <= x1 and top < w.cy < grid.box[1]])
-    if head and _header_above(x0, x1, grid.box[1], head, statistics.median(line.height for line in head)) != head:
+
+    def between(y0: float, y1: float) -> list[Word]:
+        return [w for w in words if x0 <= w.cx <= x1 and y0 < w.cy < y1]
+
+    if any(between(a.box[3], b.box[1]) for a, b in zip(grids, grids[1:])):
+        return None  # text between them: several tables
+    head = group_lines(between(top, grids[0].box[1]))
+    if not all(_header_line(line, x0, x1, line.height) for line in head):
         return None
-    rows = {y for y in ruled.rows if top <= y <= bottom} | set(grid.rows)
-    return Region((x0, top, x1, bottom), sorted(set(ruled.cols) | set(grid.cols)), sorted(rows))
+    bottom = min((y for y in ruled.rows if y > grids[-1].box[3] + 1), default=grids[-1].box[3])
+    rows = {y for y in ruled.rows if top <= y <= bottom}.union(*(g.rows for g in grids))
+    return Region((x0, top, x1, bottom), sorted(set(ruled.cols).union(*(g.cols for g in grids))), sorted(rows))
 
 
 def _within(a, b, slack: float = 2.0) -> bool:
@@ -390,10 +400,7 @@ def _header_above(x0: float, x1: float, top: float, lines: list[Line], height: f
     head: list[Line] = []
     stop = None  # the line above the header
     for above in reversed(lines):
-        values = any(is_value(" ".join(w.text for w in p)) for p in phrases(above))
-        if (top - above.y1 > ROW_GAP * height or len(above.words) > MAX_HEADER_WORDS * len(_cells(above))
-                or above.x0 < x0 - height or above.x1 > x1 + height or values
-                or (len(_cells(above)) < 2 and above.x0 <= x0 + height)):
+        if top - above.y1 > ROW_GAP * height or not _header_line(above, x0, x1, height):
             stop = above
             break
         head.insert(0, above)
@@ -402,6 +409,15 @@ def _header_above(x0: float, x1: float, top: float, lines: list[Line], height: f
     while head and stop and len(_cells(head[0])) < 2 and head[0].y0 - stop.y1 < TIGHT * height:
         stop = head.pop(0)
     return head
+
+
+def _header_line(line: Line, x0: float, x1: float, height: float) -> bool:
+    """Whether `line` may head columns spanning x0..x1: short phrases, no value, within the columns'
+    extent, and not one phrase at their left edge (a caption, a paragraph's line)."""
+    values = any(is_value(" ".join(w.text for w in p)) for p in phrases(line))
+    cells = len(_cells(line))
+    return not (len(line.words) > MAX_HEADER_WORDS * cells or line.x0 < x0 - height or line.x1 > x1 + height
+                or values or (cells < 2 and line.x0 <= x0 + height))
 
 
 def numeric_blocks(lines: list[Line]) -> list[tuple[float, float, float, float]]:
