@@ -233,3 +233,16 @@ def test_a_numbered_list_keeps_its_wrapped_lines_and_markup_in_text_is_escaped(r
     code, out, err = run_cli("ocr", tmp_path / "l.pdf", "--format", "markdown", "--text-layer", "only")
     assert out == ("1. The first step of the procedure, long enough that it wraps onto a second line under its text.\n"
                    "2. The second step.\n\n\\# is the number sign, and -5% is a fall, not a list.\n")
+
+
+def test_a_table_whose_header_label_spans_columns_is_html_with_colspan(tmp_path):
+    # A pipe table has one header row: the year's label over its columns needs HTML.
+    from test_textlayer_tables import financial_pdf
+
+    from docvl.textlayer.markdown import page_blocks
+    from docvl.textlayer.words import read_words
+
+    doc = pymupdf.open(financial_pdf(tmp_path / "t.pdf"))
+    [table] = [b["md"] for b in page_blocks(doc[0], read_words(doc[0]), 1) if b["kind"] == "table"]
+    assert table.startswith("<table>\n<thead>\n<tr><th></th><th colspan=\"6\">Year ended</th></tr>\n")
+    assert "<tr><td>Sales</td><td></td><td>1,136</td><td></td><td>876</td><td></td><td>680</td></tr>" in table

@@ -264,3 +264,93 @@ def test_dot_leaders_stay_with_their_label_and_missing_values_stay_cells():
     # "..." standing alone between numbers is a cell (a value not available), not a leader.
     cells = phrases(line((0, 30, "Spain"), (60, 70, "1.2"), (100, 108, "..."), (140, 150, "3.4")))
     assert [" ".join(w.text for w in p) for p in cells] == ["Spain", "1.2", "...", "3.4"]
+
+
+def test_a_table_ruled_across_with_a_shaded_body_is_one_table_its_section_label_a_row(tmp_path):
+    # booktabs: top rule, header, mid rule, bottom rule; its body shaded cell by cell (what find_tables
+    # reads as a grid of its own), opening with a section's name centred over the columns.
+    rows = [["Source", "Type", "Tokens", "Docs"],
+            ["Web crawl", "Web pages", "3.71", "2.95"],
+            ["Code", "Code", "83.0", "78.7"],
+            ["Papers", "Academic", "58.6", "38.8"]]
+    xs, width = [72, 180, 300, 400], 470
+    doc = pymupdf.open()
+    page = doc.new_page()
+    write_rows(page, rows[:1], xs, 112)
+    page.insert_text((220, 132), "Pretraining data mix", fontsize=10)  # over Type and Tokens
+    write_rows(page, rows[1:], xs, 152, step=18)
+    for r in range(len(rows) - 1):  # one filled box a cell, abutting
+        for x0, x1 in zip(xs, [*xs[1:], width]):
+            page.draw_rect(pymupdf.Rect(x0, 140 + 18 * r, x1, 158 + 18 * r), color=None, fill=(0.95, 0.95, 0.95))
+    for y in (100, 118, 194):
+        page.draw_line((72, y), (width, y), width=0.5)
+    doc.save(tmp_path / "t.pdf")
+    doc = open_document(str(tmp_path / "t.pdf"))
+    [table] = document_tables(doc)
+    doc.close()
+    assert table["header"] == rows[0]
+    assert table["rows"] == [["", "Pretraining data mix", "", ""], *rows[1:]]
+
+
+def financial_pdf(path):
+    """A statement's table as reports print it: a body of shaded rows (a grid to find_tables) whose
+    header stands above it, "Year ended" centred over the three years and underlined across them,
+    each year underlined over its currency sign and amount."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 100), "Stock-based compensation expense was as follows:", fontsize=9)
+    page.insert_text((365, 130), "Year ended", fontsize=9)
+    cols = [(300, 360), (370, 430), (440, 500)]  # currency sign and amount under each year
+    for (a, b), year in zip(cols, ("2025", "2024", "2023")):
+        page.insert_text((a + 20, 144), year, fontsize=9)
+        page.draw_line((a, 147), (b, 147), width=0.5)
+    page.draw_line((300, 133), (500, 133), width=0.5)
+    rows = [("Cost of revenue", "178", "141", "138"), ("Research", "3,423", "2,532", "1,892"),
+            ("Sales", "1,136", "876", "680")]
+    edges = [72, 300, 310, 370, 380, 440, 450, 500]  # label | $ | amount | $ | amount | ...
+    for r, (label, *amounts) in enumerate(rows):
+        y = 152 + 12 * r
+        for x0, x1 in zip(edges, edges[1:]):  # shaded cell by cell, every other row
+            page.draw_rect(pymupdf.Rect(x0, y, x1, y + 12), color=None, fill=(0.93,) * 3 if r % 2 == 0 else (1, 1, 1))
+        page.insert_text((74, y + 9), label, fontsize=9)
+        for (a, b), amount in zip(cols, amounts):
+            if r == 0:
+                page.insert_text((a + 2, y + 9), "$", fontsize=9)
+            page.insert_text((b - 2 - pymupdf.get_text_length(amount, fontsize=9), y + 9), amount, fontsize=9)
+    doc.save(path)
+    return path
+
+
+def test_a_header_above_a_shaded_body_joins_it_and_an_underlined_label_spans_its_columns(tmp_path):
+    from docvl.textlayer.tables import page_tables
+    from docvl.textlayer.words import read_words
+
+    doc = pymupdf.open(financial_pdf(tmp_path / "t.pdf"))
+    [table] = page_tables(doc[0], read_words(doc[0]), 1, spans=True)
+    assert table["header"] == ["", "Year ended / 2025", "Year ended / 2025", "Year ended / 2024",
+                               "Year ended / 2024", "Year ended / 2023", "Year ended / 2023"]
+    assert table["rows"][2] == ["Sales", "", "1,136", "", "876", "", "680"]
+    assert table["head"] == [[("", 1), ("Year ended", 6)], [("", 1), ("2025", 2), ("2024", 2), ("2023", 2)]]
+
+
+def test_a_shaded_body_parted_by_a_double_rule_over_its_totals_is_one_table(tmp_path):
+    # booktabs with a shaded body, and its totals under a double rule, shaded apart (two grids)
+    rows = [["Team", "Staff", "Hired", "Left"], ["North", "12", "3", "1"], ["South", "9", "2", "0"],
+            ["West", "7", "1", "2"], ["Total", "28", "6", "3"]]
+    xs, width = [72, 200, 300, 400], 470
+    doc = pymupdf.open()
+    page = doc.new_page()
+    write_rows(page, rows[:1], xs, 112)
+    write_rows(page, rows[1:4], xs, 132, step=18)
+    write_rows(page, rows[4:], xs, 197)
+    for y0, n in ((120, 3), (185, 1)):  # clear of the rules between them
+        for r in range(n):
+            for x0, x1 in zip(xs, [*xs[1:], width]):
+                page.draw_rect(pymupdf.Rect(x0, y0 + 18 * r, x1, y0 + 18 * (r + 1)), color=None, fill=(0.95,) * 3)
+    for y in (100, 118, 179, 181, 205):
+        page.draw_line((72, y), (width, y), width=0.5)
+    doc.save(tmp_path / "t.pdf")
+    doc = open_document(str(tmp_path / "t.pdf"))
+    [table] = document_tables(doc)
+    doc.close()
+    assert [table["header"], *table["rows"]] == rows

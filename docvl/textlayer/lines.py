@@ -124,3 +124,12 @@ def is_leader(text: str) -> bool:
 
 def is_number(text: str) -> bool:
     return bool(_NUMBER.fullmatch(text.strip()))
+
+
+def is_year(text: str) -> bool:
+    return len(text) == 4 and text.isdigit() and text[:2] in ("19", "20")
+
+
+def is_value(text: str) -> bool:
+    """A number that is a table's value, not a label (a year heads a column)."""
+    return is_number(text) and not is_year(text)

@@ -22,6 +22,7 @@ Blocks are plain dicts (they travel from worker processes and are journalled wit
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from statistics import median
@@ -74,7 +75,7 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
     """The page's blocks in reading order: {"kind": heading|item|para|formula|table, "md": Markdown, "text":
     plain text, "edge": "top"|"bottom"|None}."""
     lines = reading_groups([w for w in words.words if w.horizontal])
-    tables = page_tables(page, words, number) if lines else []
+    tables = page_tables(page, words, number, spans=True) if lines else []
     height = page.rect.height
     edges = _edges(lines, height)
     body = _body_size([line for i, line in enumerate(lines) if i not in edges])
@@ -96,7 +97,8 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
             close()
             if table not in placed:
                 placed.add(table)
-                blocks.append({"kind": "table", "md": _pipe_table(tables[table]), "text": "", "edge": None})
+                md = _html_table(tables[table]) if "head" in tables[table] else _pipe_table(tables[table])
+                blocks.append({"kind": "table", "md": md, "text": "", "edge": None})
             continue
         here = [f for f in found if f[0] == i]
         if here or any(id(w) in in_formula for w in line.words):  # a formula's line, numerator or limit
@@ -339,3 +341,15 @@ def _pipe_table(table: dict) -> str:
     lines = [header + [""] * (width - len(header)), ["---"] * width]
     lines += [row + [""] * (width - len(row)) for row in rows]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def _html_table(table: dict) -> str:
+    """A table whose header rows stack (a label spanning the columns it groups) as HTML: a pipe table
+    has one header row and no spans."""
+    def cell(tag: str, text: str, span: int = 1) -> str:
+        attr = f' colspan="{span}"' if span > 1 else ""
+        return f"<{tag}{attr}>{html.escape(' '.join(text.split()), quote=False)}</{tag}>"
+
+    head = ["<tr>" + "".join(cell("th", text, span) for text, span in row) + "</tr>" for row in table["head"]]
+    body = ["<tr>" + "".join(cell("td", text) for text in row) + "</tr>" for row in table["rows"]]
+    return "\n".join(["<table>", "<thead>", *head, "</thead>", "<tbody>", *body, "</tbody>", "</table>"])

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
-from .lines import Line, group_lines, is_number, phrases
+from .lines import Line, group_lines, is_number, is_value, phrases
 from .words import Word
 
 # A ruling counts when it runs along this share of the table's width (rows) or height (columns).
@@ -32,6 +32,8 @@ RULE_SPAN = 0.3
 MIN_RULES = 3
 MAX_RULE_GAP = 300
 HEADER_GAP = 12
+# A grid is the body of a table ruled across when it runs along this share of its rules' width.
+RULE_WIDTH = 0.9
 # Unruled tables: columns are at least COLUMN_GAP line heights apart (wider than any word space of
 # justified prose); rows are at most ROW_GAP line heights apart (a blank line is fine, a section
 # break is not); a table has MIN_ROWS lines of several phrases, between which at most MAX_SINGLES
@@ -44,8 +46,10 @@ MAX_SINGLES = 2
 MAX_CELL_WORDS = 3
 # Drawn curves and slanted lines inside a block of aligned text that make it a chart.
 MIN_CHART_STROKES = 8
-# A line above an unruled table is its (spanning) header when it is at most this many words.
+# A line above an unruled table is its (spanning) header when it is at most this many words...
 MAX_HEADER_WORDS = 6
+# ...and not closer than this many line heights under a caption's or a paragraph's line.
+TIGHT = 0.5
 
 
 @dataclass
@@ -53,6 +57,9 @@ class Region:
     box: tuple[float, float, float, float]
     cols: list[float] = field(default_factory=list)  # x of vertical rulings inside it
     rows: list[float] = field(default_factory=list)  # y of horizontal rulings inside it
+    # (x0, x1, y) of every horizontal rule inside it, partial ones too: a rule under a header label
+    # shows the columns the label spans
+    rules: list[tuple[float, float, float]] = field(default_factory=list)
 
     def holds(self, w: Word) -> bool:
         x0, y0, x1, y1 = self.box
@@ -67,11 +74,26 @@ def find_regions(page, words: list[Word]) -> list[Region]:
     regions = [g for g in (Region(tuple(t.bbox), *_grid_rules(t)) for t in grids)
                if not is_chart(g.box, strokes, curves=False)]
 
-    across = [r for r in ruled_across(horizontal_rules(drawings, page.rotation_matrix), words)
-              if not any(_overlaps(r.box, g.box) for g in regions) and not is_chart(r.box, strokes)]
-    free = [w for w in words if not any(r.holds(w) for r in regions + across)]
-    lines = group_lines(free)
+    rules = horizontal_rules(drawings, page.rotation_matrix)
+    across: list[Region] = []
+    bodies: list[Region] = []  # tables ruled across whose body is a grid
+    for r in ruled_across(rules, words):
+        inner = sorted((g for g in regions if _overlaps(r.box, g.box)), key=lambda g: g.box[1])
+        if is_chart(r.box, strokes) or any(_overlaps(r.box, b.box) for b in bodies):
+            continue
+        if inner:
+            table = _ruled_body(r, inner, words)
+            if table is None:
+                continue  # the grid's own rules, rules across tables, or wider than they are
+            for g in inner:
+                regions.remove(g)
+            bodies.append(table)
+            r = table
+        across.append(r)
+    lines = _free_lines(words, regions + across)
     height = statistics.median(line.height for line in lines) if lines else 0.0
+    if any([_take_header(g, words, lines, height) for g in regions]):
+        lines = _free_lines(words, regions + across)
     for block in aligned_blocks(lines):
         if is_chart(block.box, strokes):
             continue
@@ -82,11 +104,62 @@ def find_regions(page, words: list[Word]) -> list[Region]:
             head.box = (min(head.box[0], block.box[0]), head.box[1], max(head.box[2], block.box[2]), block.box[3])
         else:
             regions.append(block)
-    return sorted(regions + across, key=lambda r: (round(r.box[1]), r.box[0]))
+    regions = sorted(regions + across, key=lambda r: (round(r.box[1]), r.box[0]))
+    for r in regions:
+        r.rules = [rule for rule in rules if _within((rule[0], rule[2], rule[1], rule[2]), r.box)]
+    return regions
+
+
+def _free_lines(words: list[Word], regions: list[Region]) -> list[Line]:
+    return group_lines([w for w in words if not any(r.holds(w) for r in regions)])
+
+
+def _take_header(grid: Region, words: list[Word], lines: list[Line], height: float) -> bool:
+    """Whether `grid`, whose first line holds values (a body row: what its rulings or shading box is
+    only the body), took the header lines right above it among the free `lines`."""
+    body = group_lines([w for w in words if grid.holds(w)])
+    if not body or not any(is_value(" ".join(w.text for w in p)) for p in phrases(body[0])):
+        return False
+    x0, y0, x1, y1 = grid.box
+    head = _header_above(x0, x1, y0, [line for line in lines if line.cy < y0], height)
+    if head:
+        grid.box = (x0, head[0].y0, x1, y1)
+    return bool(head)
 
 
 def _shared_width(a, b) -> float:
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+
+
+def _ruled_body(ruled: Region, grids: list[Region], words: list[Word]) -> Region | None:
+    """The table ruled across whose body is `grids` (top to bottom: its cell shading, say, in parts
+    that a double rule over the totals parts): the grids inside the rules and as wide, with nothing
+    but rules between them, under the top rule with only header lines between them (a caption or a
+    paragraph between rules is none), down to the rule next below the last grid, with the grids'
+    rulings; else None."""
+    x0, top, x1, _ = ruled.box
+    if any(not _within(g.box, ruled.box) or _shared_width(g.box, ruled.box) < RULE_WIDTH * (x1 - x0)
+           for g in grids):
+        return None
+    if top >= grids[0].box[1] - 1:
+        return None  # the grid's own rules
+
+    def between(y0: float, y1: float) -> list[Word]:
+        return [w for w in words if x0 <= w.cx <= x1 and y0 < w.cy < y1]
+
+    if any(between(a.box[3], b.box[1]) for a, b in zip(grids, grids[1:])):
+        return None  # text between them: several tables
+    head = group_lines(between(top, grids[0].box[1]))
+    if not all(_header_line(line, x0, x1, line.height) for line in head):
+        return None
+    bottom = min((y for y in ruled.rows if y > grids[-1].box[3] + 1), default=grids[-1].box[3])
+    rows = {y for y in ruled.rows if top <= y <= bottom}.union(*(g.rows for g in grids))
+    return Region((x0, top, x1, bottom), sorted(set(ruled.cols).union(*(g.cols for g in grids))), sorted(rows))
+
+
+def _within(a, b, slack: float = 2.0) -> bool:
+    """Whether box `a` lies inside box `b`."""
+    return a[0] >= b[0] - slack and a[1] >= b[1] - slack and a[2] <= b[2] + slack and a[3] <= b[3] + slack
 
 
 def _overlaps(a, b) -> bool:
@@ -314,20 +387,37 @@ def _clearest(run: list[tuple[float, float, int]]) -> tuple[float, float]:
 
 
 def _with_header(block: list[Line], lines: list[Line], height: float) -> list[Line]:
-    """The block with the header lines right above it: short lines (a spanning header, a wrapped
-    column name) that stand over the table's columns rather than at its left edge, as a caption does."""
+    """The block with the header lines right above it."""
     x0, x1 = min(line.x0 for line in block), max(line.x1 for line in block)
-    i = lines.index(block[0])
-    while i > 0:
-        above = lines[i - 1]
-        numbers = any(is_number(w.text) for w in above.words)
-        if (block[0].y0 - above.y1 > ROW_GAP * height or len(above.words) > MAX_HEADER_WORDS * len(_cells(above))
-                or above.x0 < x0 - height or above.x1 > x1 + height or numbers
-                or (len(_cells(above)) < 2 and above.x0 <= x0 + height)):
+    return [*_header_above(x0, x1, block[0].y0, lines[:lines.index(block[0])], height), *block]
+
+
+def _header_above(x0: float, x1: float, top: float, lines: list[Line], height: float) -> list[Line]:
+    """The header lines right above a table body that spans x0..x1 from `top` down, among `lines` (those
+    above it, top to bottom): short lines (a spanning header, a wrapped column name, a date over each
+    column) without a value in them, that stand over the table's columns rather than at its left edge,
+    as a caption does."""
+    head: list[Line] = []
+    stop = None  # the line above the header
+    for above in reversed(lines):
+        if top - above.y1 > ROW_GAP * height or not _header_line(above, x0, x1, height):
+            stop = above
             break
-        block = [above, *block]
-        i -= 1
-    return block
+        head.insert(0, above)
+        top = above.y0
+    # A phrase set as close under a caption or a paragraph as its lines are goes on with it ("(in %)")
+    while head and stop and len(_cells(head[0])) < 2 and head[0].y0 - stop.y1 < TIGHT * height:
+        stop = head.pop(0)
+    return head
+
+
+def _header_line(line: Line, x0: float, x1: float, height: float) -> bool:
+    """Whether `line` may head columns spanning x0..x1: short phrases, no value, within the columns'
+    extent, and not one phrase at their left edge (a caption, a paragraph's line)."""
+    values = any(is_value(" ".join(w.text for w in p)) for p in phrases(line))
+    cells = len(_cells(line))
+    return not (len(line.words) > MAX_HEADER_WORDS * cells or line.x0 < x0 - height or line.x1 > x1 + height
+                or values or (cells < 2 and line.x0 <= x0 + height))
 
 
 def numeric_blocks(lines: list[Line]) -> list[tuple[float, float, float, float]]:
