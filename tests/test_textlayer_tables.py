@@ -219,6 +219,24 @@ def test_two_columns_of_prose_are_no_table(tmp_path):
     doc.close()
 
 
+def test_framed_panels_of_prose_side_by_side_are_no_table(tmp_path):
+    """Two cards drawn as shaded boxes a point and a half apart, each a heading over a paragraph, which
+    find_tables() reads as one grid of one row: panels of a layout, not a table."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    text = ["The first panel holds a paragraph of running", "text that wraps over several lines of",
+            "its own box, as a card on a poster does."]
+    for x in (60, 301.5):
+        page.draw_rect(pymupdf.Rect(x, 100, x + 240, 260), color=None, fill=(0.9, 0.9, 0.9))
+        page.insert_text((x + 10, 125), "A panel heading", fontsize=12)
+        for i, line in enumerate(text):
+            page.insert_text((x + 10, 160 + 14 * i), line, fontsize=10)
+    doc.save(tmp_path / "p.pdf")
+    doc = open_document(str(tmp_path / "p.pdf"))
+    assert document_tables(doc) == []
+    doc.close()
+
+
 def grid_and_loose_numbers_pdf(path, loose: bool):
     """A ruled grid table; with `loose`, below it lines of numbers in aligned columns with a line of
     prose across the columns after each, which no rule of docvl's reads as a table."""

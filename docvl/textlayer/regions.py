@@ -44,6 +44,10 @@ ROW_GAP = 2.0
 MIN_ROWS = 3
 MAX_SINGLES = 2
 MAX_CELL_WORDS = 3
+# A grid without rows whose every column holds this many lines of at least this many words is panels
+# of prose side by side, not a table.
+PANEL_LINES = 2
+PROSE_WORDS = 6
 # Drawn curves and slanted lines inside a block of aligned text that make it a chart.
 MIN_CHART_STROKES = 8
 # A line above an unruled table is its (spanning) header when it is at most this many words...
@@ -72,7 +76,7 @@ def find_regions(page, words: list[Word]) -> list[Region]:
     strokes = chart_strokes(drawings, page.rotation_matrix)
     grids = _find_tables(page) if _draws_grid(drawings) else []  # the costly part: only where it can find some
     regions = [g for g in (Region(tuple(t.bbox), *_grid_rules(t)) for t in grids)
-               if not is_chart(g.box, strokes, curves=False)]
+               if not is_chart(g.box, strokes, curves=False) and not _panels(g, words)]
 
     rules = horizontal_rules(drawings, page.rotation_matrix)
     across: list[Region] = []
@@ -108,6 +112,20 @@ def find_regions(page, words: list[Word]) -> list[Region]:
     for r in regions:
         r.rules = [rule for rule in rules if _within((rule[0], rule[2], rule[1], rule[2]), r.box)]
     return regions
+
+
+def _panels(grid: Region, words: list[Word]) -> bool:
+    """Whether a grid is boxes of prose side by side (cards, a sidebar's frame), not a table: no rule
+    parts it into rows, and each of its columns holds PANEL_LINES lines of running text or more."""
+    x0, y0, x1, y1 = grid.box
+    if len(grid.cols) == 0 or any(y0 + 1 < y < y1 - 1 for y in grid.rows):
+        return False
+    edges = [x0, *grid.cols, x1]
+    for left, right in zip(edges, edges[1:]):
+        inside = [w for w in words if grid.holds(w) and left <= w.cx <= right]
+        if sum(len(line.words) >= PROSE_WORDS for line in group_lines(inside)) < PANEL_LINES:
+            return False
+    return True
 
 
 def _free_lines(words: list[Word], regions: list[Region]) -> list[Line]:
