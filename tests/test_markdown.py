@@ -173,6 +173,20 @@ def test_double_quotes_set_as_two_single_ones_are_written_as_one(run_cli, tmp_pa
     assert out == "The term \u201cresponsibility\u201d is vague.\n"
 
 
+def test_line_numbers_in_the_margin_are_furniture(run_cli, tmp_path):
+    doc = pymupdf.open()
+    page_ = doc.new_page()
+    lines = BODY * 3  # a draft's lines, numbered in the left margin
+    for i, line in enumerate(lines):
+        page_.insert_text((40, 100 + 12 * i), str(i + 1), fontsize=8)
+        page_.insert_text((72, 100 + 12 * i), line, fontsize=10)
+    doc.save(tmp_path / "n.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "n.pdf", "--markdown", "--text-layer", "only")
+    [p] = valid(json.loads(out))["pages"]
+    assert p["markdown"] == " ".join(lines)
+    assert p["furniture"] == ["1 2 3 4 5 6"]
+
+
 def test_a_model_page_gets_the_markdown_prompt_and_its_answer_cleaned(run_cli, server, tmp_path):
     fenced = "<think>a heading, then a table</think>```markdown\n# Invoice 42\n\n| Item | Total |\n| --- | --- |\n| Tea | 4 |\n```"
     srv = server(lambda n: completion(fenced))

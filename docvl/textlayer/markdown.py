@@ -25,13 +25,14 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
+from dataclasses import replace
 from statistics import median
 
 from .formulas import formulas
 from .lines import Line
 from .order import line_text, reading_groups
 from .tables import page_tables
-from .words import PageWords
+from .words import PageWords, Word
 
 # A line is an edge candidate within this share of the page's height from its top or bottom...
 EDGE = 0.12
@@ -60,6 +61,8 @@ _STAMP = re.compile(r"https?://|\bwww\.|\S@\S+\.\w|\bdoi\b|\u00a9|\bcopyright\b|
                     r"\bpublished by\b|\ball rights reserved\b|\bvol(ume)?\.?\s*\d|\bissue\s*\d", re.IGNORECASE)
 # ...and so is one whose pieces are this many type sizes apart (left, centre and right parts).
 SPREAD = 3.0
+# Numbers alone in a margin, counting up the page, are line numbers when there are this many.
+LINE_NUMBERS = 5
 # Font sizes within this ratio are one style.
 SAME_SIZE = 1.1
 
@@ -74,7 +77,11 @@ _DIGITS = re.compile(r"\d+")
 def page_blocks(page, words: PageWords, number: int) -> list[dict]:
     """The page's blocks in reading order: {"kind": heading|item|para|formula|table, "md": Markdown, "text":
     plain text, "edge": "top"|"bottom"|None}."""
-    lines = reading_groups([w for w in words.words if w.horizontal])
+    numbers, text = _line_numbers([w for w in words.words if w.horizontal])
+    if numbers:  # read neither as text nor as a table's first column
+        gone = {id(w) for w in numbers}
+        words = replace(words, words=[w for w in words.words if id(w) not in gone])
+    lines = reading_groups(text)
     tables = page_tables(page, words, number, spans=True) if lines else []
     height = page.rect.height
     edges = _edges(lines, height)
@@ -137,7 +144,28 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
         # from ...", an arXiv id): furniture
         side = "side" if lines and (box[2] <= left or box[0] >= right) else None
         blocks.append({"kind": "para", "md": _escape(text), "text": text, "edge": side})
+    if numbers:
+        listed = " ".join(w.text for w in numbers)
+        blocks.append({"kind": "para", "md": listed, "text": listed, "edge": "side"})
     return blocks
+
+
+def _line_numbers(words: list[Word]) -> tuple[list[Word], list[Word]]:
+    """(the line numbers in a margin, top to bottom; the other words). Line numbers are numbers alone
+    in the white left or right of all the other text, at least LINE_NUMBERS of them, counting up the
+    page (a draft's, a court filing's, a review copy's)."""
+    digits = [w for w in words if w.text.isdigit() and len(w.text) <= 4]
+    rest = [w for w in words if not (w.text.isdigit() and len(w.text) <= 4)]
+    if len(digits) < LINE_NUMBERS or not rest:
+        return [], words
+    left, right = min(w.x0 for w in rest), max(w.x1 for w in rest)
+    for side in ([w for w in digits if w.x1 < left], [w for w in digits if w.x0 > right]):
+        side.sort(key=lambda w: w.cy)
+        values = [int(w.text) for w in side]
+        if len(side) >= LINE_NUMBERS and all(a < b for a, b in zip(values, values[1:])):
+            taken = {id(w) for w in side}
+            return side, [w for w in words if id(w) not in taken]
+    return [], words
 
 
 def document_markdown(pages: list[dict]) -> None:
