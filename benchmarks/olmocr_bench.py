@@ -131,6 +131,11 @@ def rates(tests: list[dict], failed: set[str]) -> dict:
     return table
 
 
+def _commit(checkout: Path) -> str:
+    run = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
+    return run.stdout.strip() or "unknown"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("olmocr", type=Path, help="a checkout of github.com/allenai/olmocr")
@@ -165,7 +170,8 @@ def main() -> None:
     scanned = {(pdf, n) for pdf, ns in scans.items() for n in ns}
     text_pages = [t for t in tests if (t["pdf"], t.get("page", 1)) not in scanned]
     results = {
-        "sample": str(sample), "work": str(work), "math": "left out (--no-math)" if args.no_math else "scored",
+        "sample": f"allenai/olmocr@{_commit(args.olmocr)} olmocr/bench/sample_data",
+        "math": "left out (--no-math)" if args.no_math else f"scored (KaTeX in {args.chromium or 'playwright Chromium'})",
         "scanned_pages": sorted(f"{pdf}:{n}" for pdf, n in scanned),
         "summary": [line for line in run.stdout.split("Final Summary", 1)[-1].splitlines() if line.strip()],
         "tools": {tool: {"dataset": rates(tests, failed.get(tool, set())),

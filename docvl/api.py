@@ -30,7 +30,7 @@ from .engines import Backend, open_backend
 from .errors import InputError, UsageError
 from .inputs import Input, output_rel
 from .jobs import Job
-from .output import DocumentSink, SUFFIXES
+from .output import MARKDOWN_PAGE_BREAK, SUFFIXES, DocumentSink
 from .tasks import Task
 
 Source = Union[str, os.PathLike, bytes, Image.Image]
@@ -70,8 +70,9 @@ class Document:
 
     @property
     def markdown(self) -> str:
-        """The Markdown of every ok page (ocr with markdown=True), pages separated by a form feed."""
-        return "\f".join(p.get("markdown", "") for p in self.pages if p.get("status") == "ok")
+        """The Markdown of every ok page (ocr with markdown=True), pages separated by a form feed on a
+        line of its own between blank lines."""
+        return MARKDOWN_PAGE_BREAK.join(p.get("markdown", "") for p in self.pages if p.get("status") == "ok")
 
     @property
     def tables(self) -> list[dict]:

@@ -35,6 +35,11 @@ def dumps(record: dict, indent: int | None = None) -> str:
     return utf8_safe(json.dumps(record, ensure_ascii=False, indent=indent))
 
 
+# Between two pages' Markdown: a form feed on a line of its own between blank lines, so that a table
+# ending one page does not take the next page's first line as a row.
+MARKDOWN_PAGE_BREAK = "\n\n\f\n\n"
+
+
 def as_text(record: dict, field: str = "text") -> str:
     """The pages' `field` ("text" or "markdown"), a form feed between pages; a failed page says so."""
     parts = []
@@ -44,7 +49,7 @@ def as_text(record: dict, field: str = "text") -> str:
         else:
             error = f"page {page.get('page')} failed: {page.get('error')}"
             parts.append(f"[{error}]" if field == "text" else f"<!-- {error.replace('--', '- -')} -->")
-    return utf8_safe("\f\n".join(parts) + "\n")
+    return utf8_safe((MARKDOWN_PAGE_BREAK if field == "markdown" else "\f\n").join(parts) + "\n")
 
 
 # One output file per document under --out-dir, named by the input and this suffix.

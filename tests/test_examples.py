@@ -29,6 +29,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 NO_MODEL_JOBS = [
     "docvl info examples/report.pdf",
     "docvl ocr examples/report.pdf --format text",
+    "docvl ocr examples/report.pdf --format markdown",
     "docvl extract-tables examples/report.pdf -o report.csv",
     "docvl extract-tables examples/report.pdf --text-layer only --format json",
     "docvl ocr examples/batch --out-dir results/ --glob '*.pdf'",
