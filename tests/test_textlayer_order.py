@@ -85,12 +85,35 @@ def mixed_page(doc):
     return "\n".join([*ABSTRACT, *BODY, "O" + DROPPED[0], *DROPPED[1:]])
 
 
+SIDEBAR = ["Correspondence to:", "Dr A Author", "12 Some Street", "Some City", "Received 2026"]
+COLUMN = [f"Column line {i} runs on with the prose of the page" for i in range(1, 8)]
+LABELS = [("Name:", "Ada Lovelace of the Analytical Engine Society"), ("Address:", "12 Some Street in the old town"),
+          ("Phone:", "0123 456 789 during office hours only"), ("Notes:", "call before noon on any working day")]
+
+
+def sidebar_page(doc):
+    """A sidebar of short lines in small type on its own baselines beside a column of prose, which it
+    does not label; below them, under a heading across, labels on the baselines of the values they
+    name (a form)."""
+    page = doc.new_page(width=612, height=792)
+    for i, text in enumerate(SIDEBAR):
+        page.insert_text((72, 103 + 9 * i), text, fontsize=7)
+    for i, text in enumerate(COLUMN):
+        page.insert_text((200, 100 + 13 * i), text, fontsize=10)
+    page.insert_text((72, 225), "The contact form of the society, as it was filled in", fontsize=10)
+    for i, (label, value) in enumerate(LABELS):
+        page.insert_text((72, 250 + 14 * i), label, fontsize=10)
+        page.insert_text((200, 250 + 14 * i), value, fontsize=10)
+    return "\n".join([*SIDEBAR, *COLUMN, "The contact form of the society, as it was filled in",
+                      *(f"{label} {value}" for label, value in LABELS)])
+
+
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     path = tmp_path_factory.mktemp("order") / "order.pdf"
     doc = pymupdf.open()
     expected = [pieces_page(doc), columns_page(doc), columns_page(doc, offset=7), header_page(doc),
-                table_page(doc), mixed_page(doc)]
+                table_page(doc), mixed_page(doc), sidebar_page(doc)]
     doc.save(path)
     r = run_docvl("ocr", path, "--text-layer", "only", "--boxes")
     assert r.code == 0, r.stderr
@@ -100,7 +123,8 @@ def pages(tmp_path_factory):
 @pytest.mark.parametrize("n, what", [(0, "a line drawn in pieces"), (1, "two columns"),
                                      (2, "two columns, baselines offset"), (3, "a header drawn right part first"),
                                      (4, "a table with several words a cell"),
-                                     (5, "large type beside small, a drop capital")])
+                                     (5, "large type beside small, a drop capital"),
+                                     (6, "a sidebar beside a column; labels beside values")])
 def test_text_layer_reads_in_visual_order(pages, n, what):
     got, expected = pages
     assert got[n]["source"] == "text-layer"

@@ -31,6 +31,10 @@ COLUMN_WORDS = 3
 # ...and most of them (this share) reaching this far across their column.
 FILL_SHARE = 0.6
 FILL = 0.7
+# Words whose baselines differ by more than this share of the smaller type size are on different
+# baselines; a box's bottom lies this share of its type size below its baseline.
+BASELINE = 0.1
+DESCENT = 0.22
 # Left edges of lines within this many points are one alignment.
 ALIGN = 2.0
 
@@ -160,7 +164,35 @@ def _columns(lines: list[Line], edge: float, gap: float) -> bool:
     sidebar), which is read in its turn."""
     left = [_phrases([w for w in line.words if w.x1 <= edge - gap], gap) for line in lines]
     right = [_phrases([w for w in line.words if w.x0 >= edge - ALIGN], gap) for line in lines]
-    return _prose([p[-1] for p in left if p], gap) and _prose([p[0] for p in right if p], gap)
+    near_left, near_right = [p[-1] for p in left if p], [p[0] for p in right if p]
+    prose = _prose(near_left, gap), _prose(near_right, gap)
+    if all(prose):
+        return True
+    # Prose beside short lines (a sidebar: an address, dates, a note) is two columns when the short
+    # lines are set on baselines of their own; set on the prose's baselines they label its lines (a
+    # form, a table with a text column) and are read across with them.
+    return any(prose) and min(len(near_left), len(near_right)) >= COLUMN_LINES and _own_baselines(
+        [(p[-1], q[0]) for p, q in zip(left, right) if p and q])
+
+
+def _own_baselines(pairs: list[tuple[list[Word], list[Word]]]) -> bool:
+    """Whether most of the printed lines with words on both sides have them on different baselines (or
+    none has words on both sides)."""
+    apart = 0
+    for a, b in pairs:
+        size = min(_size(a[0]), _size(b[0]))
+        apart += abs(median(map(_baseline, a)) - median(map(_baseline, b))) > BASELINE * size
+    return 2 * apart > len(pairs) or not pairs
+
+
+def _size(w: Word) -> float:
+    return w.size or (w.y1 - w.y0) / 1.2
+
+
+def _baseline(w: Word) -> float:
+    """A word's baseline, from its box's bottom less a typical descender (words of several sizes on
+    one baseline have boxes ending at different depths)."""
+    return w.y1 - DESCENT * _size(w)
 
 
 def _phrases(words: list[Word], gap: float) -> list[list[Word]]:
