@@ -49,11 +49,14 @@ The table ends here and a paragraph follows it.
 
 $$E = mc^{2}$$
 
-$$\\int_{0}^{1} x = \\frac{a}{b}$$"""
+$$\\int_{0}^{1} x = \\frac{a}{b}$$
+
+$$\\sum_{i=1}^{n} x_{i} = S$$"""
 
 
 def formulas_drawn(page):
-    """Two display formulas drawn glyph by glyph: a superscript; an integral's limits and a fraction."""
+    """Display formulas drawn glyph by glyph: a superscript; an integral's limits and a fraction; a sum
+    with limits under and over it and a subscript."""
     page.insert_font(fontname="math", fontbuffer=pymupdf.Font("symbol").buffer)  # for the integral sign
 
     def put(x, y, text, size=12, font="tiit"):
@@ -70,6 +73,13 @@ def formulas_drawn(page):
     put(290, 332, "a")  # over the fraction's bar...
     page.draw_line((288, 336), (298, 336))
     put(290, 350, "b")  # ...and under it
+    put(250, 390, "\u2211", 14, "math")
+    put(248, 400, "i=1", 8)  # the sum's limits, under and over it (wider than it)
+    put(253, 378, "n", 8)
+    put(266, 390, "x")
+    put(272, 393, "i", 8)  # lowered and smaller
+    put(282, 390, "=")
+    put(294, 390, "S")
 
 
 def report_pdf(path, header: str = "Annual report 2026"):
@@ -185,6 +195,26 @@ def test_line_numbers_in_the_margin_are_furniture(run_cli, tmp_path):
     [p] = valid(json.loads(out))["pages"]
     assert p["markdown"] == " ".join(lines)
     assert p["furniture"] == ["1 2 3 4 5 6"]
+
+
+def test_formulas_whose_pieces_stand_apart_like_cells_are_no_table(run_cli, tmp_path):
+    """Three sums side by side, each with its limits over and under it: the table detector sees aligned
+    columns; the Markdown has formulas."""
+    doc = pymupdf.open()
+    page_ = doc.new_page()
+    page_.insert_font(fontname="math", fontbuffer=pymupdf.Font("symbol").buffer)
+    page_.insert_text((72, 280), "The values of the graph are sums over its generating set, and they read:", fontsize=10)
+    for x in (150, 260, 370):
+        page_.insert_text((x + 2, 308), "n", fontsize=8, fontname="tiit")
+        page_.insert_text((x, 322), "\u2211", fontsize=16, fontname="math")
+        page_.insert_text((x - 2, 334), "i=1", fontsize=8, fontname="tiit")
+        page_.insert_text((x + 14, 322), "a", fontsize=12, fontname="tiit")
+        page_.insert_text((x + 24, 322), "=", fontsize=12)
+    doc.save(tmp_path / "f.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "f.pdf", "--format", "markdown", "--text-layer", "only")
+    assert code == 0, err
+    assert out == ("The values of the graph are sums over its generating set, and they read:\n\n"
+                   + "\n\n".join(["$$\\sum_{i=1}^{n} a =$$"] * 3) + "\n")
 
 
 def test_a_model_page_gets_the_markdown_prompt_and_its_answer_cleaned(run_cli, server, tmp_path):

@@ -19,6 +19,7 @@ glyphs, and a formula whose glyphs the PDF maps to no Unicode reads as what it m
 from __future__ import annotations
 
 import re
+from collections import Counter
 from statistics import median
 
 from .lines import Line
@@ -26,6 +27,8 @@ from .words import Word
 
 # Characters that make a line a formula's main line.
 RELATIONS = set("=<>\u2264\u2265\u2260\u2248\u2261\u221d\u2192\u21d2\u21d4\u2208\u2282\u2286")
+# Operators whose limits are set under and over them in display.
+BIG_OPERATORS = set("\u2211\u220f\u22c3\u22c2\u2210")
 # A word this share of the main size or less is a script (or a limit).
 SCRIPT = 0.85
 # A base word's centre lies within this share of the main size from the line's axis.
@@ -66,11 +69,16 @@ def formulas(lines: list[Line]) -> list[tuple[int, list[Word], str]]:
     words it is drawn with, its LaTeX), in the order of those lines. A printed line may hold a formula
     beside other text (a column of prose beside one of formulas): only the formula's words are its."""
     segments = [(i, Line(seg)) for i, line in enumerate(lines) for seg in _segments(line)]
-    body = median(_size(w) for line in lines for w in line.words) if lines else 0.0
+    body = _body_size(lines)
     mains = [(i, seg) for i, seg in segments if _is_main(seg, body)]
+    # a relation set small right under or over a formula's larger one is its limit (s in S under a sum)
+    mains = [(i, seg) for i, seg in mains
+             if not any(_relation_size(seg) <= SCRIPT * _relation_size(other) and all(_near(w, other) for w in seg.words)
+                        for _, other in mains)]
     parts: list[list[Word]] = [[] for _ in mains]
+    main_lines = {id(seg) for _, seg in mains}
     for _, seg in segments:
-        if _is_main(seg, body) or not _is_part(seg):
+        if id(seg) in main_lines or not _is_part(seg):
             continue
         for w in seg.words:  # word by word: a part may hold those of formulas side by side
             near = [k for k, (_, main) in enumerate(mains) if _near(w, main)]
@@ -83,7 +91,7 @@ def formulas(lines: list[Line]) -> list[tuple[int, list[Word], str]]:
         words = [p for w in main.words + extra for p in (w.pieces or (w,)) if _visible(p)]
         relations = [w for w in main.words if any(c in RELATIONS for c in w.text)]  # on the axis, surely
         axis = median(w.cy for w in relations)
-        size = max(_size(w) for w in relations)
+        size = _relation_size(main)
         out.append((i, main.words + extra, _expression(words, axis, size)))
     return out
 
@@ -98,6 +106,19 @@ def _segments(line: Line) -> list[list[Word]]:
         else:
             segs[-1].append(w)
     return segs
+
+
+def _relation_size(line: Line) -> float:
+    return max(_size(w) for w in line.words if any(c in RELATIONS for c in w.text))
+
+
+def _body_size(lines: list[Line]) -> float:
+    """The size most of the page's characters are set in."""
+    count: Counter = Counter()
+    for line in lines:
+        for w in line.words:
+            count[round(_size(w), 1)] += len(w.text)
+    return count.most_common(1)[0][0] if count else 0.0
 
 
 def _visible(w: Word) -> bool:
@@ -132,12 +153,21 @@ def _near(part: Word, main: Line) -> bool:
 
 def _expression(words: list[Word], axis: float, size: float) -> str:
     """LaTeX of `words` laid out around the horizontal `axis` (the centre line of full-size bases)."""
-    words = sorted(words, key=lambda w: w.x0)
+    limits = _limits(words, size)
+    taken = {id(x) for lims in limits.values() for x in lims}
+    words = sorted((w for w in words if id(w) not in taken), key=lambda w: w.x0)
     out: list[str] = []
     i = 0
     while i < len(words):
         w = words[i]
         small = _size(w) <= SCRIPT * size
+        if id(w) in limits:  # a big operator with its limits under and over it
+            lims = limits[id(w)]
+            under, over = [x for x in lims if x.cy > w.cy], [x for x in lims if x.cy <= w.cy]
+            out.append(_tex(w) + ("_{%s}" % _part(under, size) if under else "")
+                       + ("^{%s}" % _part(over, size) if over else ""))
+            i += 1
+            continue
         if not small and abs(w.cy - axis) > AXIS * size:  # off the axis at full size: a fraction
             span, i = _stack(words, axis, size, i)
             above = [x for x in span if x.cy < axis]
@@ -162,6 +192,19 @@ def _expression(words: list[Word], axis: float, size: float) -> str:
         if sup:
             out[-1] += "^{%s}" % _part(sup, size)
     return " ".join(out)
+
+
+def _limits(words: list[Word], size: float) -> dict[int, list[Word]]:
+    """The small words centred under or over each big operator (a sum's s in S, its k), by operator."""
+    ops = [w for w in words if _INVISIBLE.sub("", w.text) in BIG_OPERATORS]
+    out: dict[int, list[Word]] = {}
+    for x in words:
+        if x in ops or _size(x) > SCRIPT * size:
+            continue
+        over = [op for op in ops if op.x0 <= x.cx <= op.x1 and (x.y1 <= op.cy or x.y0 >= op.cy)]
+        if over:
+            out.setdefault(id(min(over, key=lambda op: abs(op.cy - x.cy))), []).append(x)
+    return out
 
 
 def _stack(words: list[Word], axis: float, size: float, i: int) -> tuple[list[Word], int]:

@@ -83,6 +83,9 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
         words = replace(words, words=[w for w in words.words if id(w) not in gone])
     lines = reading_groups(text)
     tables = page_tables(page, words, number, spans=True) if lines else []
+    found = formulas(lines)
+    in_formula = {id(w) for _, words_, _ in found for w in words_}
+    tables = [t for t in tables if not _formula_table(t, lines, in_formula)]
     height = page.rect.height
     edges = _edges(lines, height)
     body = _body_size([line for i, line in enumerate(lines) if i not in edges])
@@ -96,8 +99,6 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
             blocks.append(_text_block(run, body))
             run.clear()
 
-    found = formulas(lines)
-    in_formula = {id(w) for _, words_, _ in found for w in words_}
     for i, line in enumerate(lines):
         table = _table_of(line, tables)
         if table is not None:
@@ -348,6 +349,14 @@ _MD_START = re.compile(r"^(#{1,6}\s|[-+*]\s|\d{1,9}[.)]\s|>|={3,}\s*$|-{3,}\s*$)
 def _escape(text: str) -> str:
     """Text that Markdown would read as markup at a block's start (a heading, a list, a quote) escaped."""
     return "\\" + text if _MD_START.match(text) else text
+
+
+def _formula_table(table: dict, lines: list[Line], in_formula: set[int]) -> bool:
+    """Whether a table region is display formulas whose pieces stand apart like cells (sums, their
+    limits): half its lines or more are mostly a formula's words."""
+    inside = [line for line in lines if _table_of(line, [table]) is not None]
+    drawn = sum(2 * sum(id(w) in in_formula for w in line.words) >= len(line.words) for line in inside)
+    return bool(inside) and 2 * drawn >= len(inside)
 
 
 def _table_of(line: Line, tables: list[dict]) -> int | None:
