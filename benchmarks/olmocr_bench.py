@@ -173,7 +173,8 @@ def main() -> None:
         "sample": f"allenai/olmocr@{_commit(args.olmocr)} olmocr/bench/sample_data",
         "math": "left out (--no-math)" if args.no_math else f"scored (KaTeX in {args.chromium or 'playwright Chromium'})",
         "scanned_pages": sorted(f"{pdf}:{n}" for pdf, n in scanned),
-        "summary": [line for line in run.stdout.split("Final Summary", 1)[-1].splitlines() if line.strip()],
+        "summary": [line for line in run.stdout.split("Final Summary", 1)[-1].splitlines()
+                    if line.strip() and not line.startswith("Cleaning up")],  # playwright's farewells
         "tools": {tool: {"dataset": rates(tests, failed.get(tool, set())),
                          "text_layer_pages": rates(text_pages, failed.get(tool, set()))} for tool in tools},
     }
