@@ -71,14 +71,17 @@ DROPPED = ["ver the first line the capital stands", "beside the second line of t
            "and the third line of the paragraph", "then a fourth line below the capital"]
 
 
+def column_at(page, x: float, y: float, step: float, texts: list[str], size: float):
+    for i, text in enumerate(texts):
+        page.insert_text((x, y + step * i), text, fontsize=size)
+
+
 def mixed_page(doc):
     """A column of large type beside one of small type (each large line overlaps two small ones); below
     them, a paragraph that opens with a drop capital."""
     page = doc.new_page(width=612, height=792)
-    for i, text in enumerate(ABSTRACT):
-        page.insert_text((72, 100 + 16 * i), text, fontsize=13)
-    for i, text in enumerate(BODY):
-        page.insert_text((360, 96 + 8 * i), text, fontsize=7)
+    column_at(page, 72, 100, 16, ABSTRACT, 13)
+    column_at(page, 360, 96, 8, BODY, 7)
     page.insert_text((180, 272), "O", fontsize=36)
     for i, text in enumerate(DROPPED):
         page.insert_text((210 if i < 3 else 180, 250 + 12 * i), text, fontsize=10)
@@ -96,10 +99,8 @@ def sidebar_page(doc):
     does not label; below them, under a heading across, labels on the baselines of the values they
     name (a form)."""
     page = doc.new_page(width=612, height=792)
-    for i, text in enumerate(SIDEBAR):
-        page.insert_text((72, 103 + 9 * i), text, fontsize=7)
-    for i, text in enumerate(COLUMN):
-        page.insert_text((200, 100 + 13 * i), text, fontsize=10)
+    column_at(page, 72, 103, 9, SIDEBAR, 7)
+    column_at(page, 200, 100, 13, COLUMN, 10)
     page.insert_text((72, 225), "The contact form of the society, as it was filled in", fontsize=10)
     for i, (label, value) in enumerate(LABELS):
         page.insert_text((72, 250 + 14 * i), label, fontsize=10)
