@@ -13,8 +13,8 @@ is known only once every page of the document has been read:
 - `document_markdown` (once the document is done): edge blocks whose text, digits aside, recurs at the
   same edge of another page, lone page numbers, edge lines set smaller than the body (not footnotes),
   edge lines that are stamps (a web address, "Downloaded from", a copyright, a volume and issue) or
-  whose pieces stand far apart (a footer's left, centre and right parts), and margin lines are
-  furniture: left out of the Markdown and kept in the page record's "furniture". Every other block
+  whose pieces stand far apart (a footer's left, centre and right parts), margin lines and line
+  numbers are furniture: left out of the Markdown and kept in the page record's "furniture". Every other block
   is the page's Markdown.
 
 Blocks are plain dicts (they travel from worker processes and are journalled with the page for resuming).
