@@ -158,7 +158,8 @@ def test_on_a_page_alone_page_numbers_small_edge_lines_and_margin_stamps_are_fur
 def test_on_a_page_alone_stamps_spread_footers_and_a_page_number_after_short_text_are_furniture(run_cli, tmp_path):
     doc = pymupdf.open()
     page_ = doc.new_page()
-    page_.insert_text((72, 40), "Journal of Examples | www.example.org", fontsize=10)
+    page_.insert_text((72, 28), "Smith et al.: Reading documents", fontsize=10)
+    page_.insert_text((72, 40), "Examples Quarterly | www.example.org", fontsize=10)
     page_.insert_text((72, 100), "A title set largest", fontsize=20)
     for i, line in enumerate(BODY):
         page_.insert_text((72, 140 + 12 * i), line, fontsize=10)
@@ -168,7 +169,8 @@ def test_on_a_page_alone_stamps_spread_footers_and_a_page_number_after_short_tex
     doc.save(tmp_path / "one.pdf")
     code, out, err = run_cli("ocr", tmp_path / "one.pdf", "--markdown", "--text-layer", "only")
     [p] = valid(json.loads(out))["pages"]
-    assert p["furniture"] == ["Journal of Examples | www.example.org", "62", "Revision: 2.4 P/N 119-036 10 June 2026"]
+    assert p["furniture"] == ["Smith et al.: Reading documents", "Examples Quarterly | www.example.org", "62",
+                              "Revision: 2.4 P/N 119-036 10 June 2026"]
     assert p["markdown"] == f"# A title set largest\n\n{' '.join(BODY)}"
 
 

@@ -55,10 +55,13 @@ SHORT = 0.15
 SMALL = 0.9
 # ...unless it reads as a footnote (a number or a mark, then text).
 _FOOTNOTE = re.compile(r"^(\d{1,3}|[*\u2020\u2021\u00a7])\s*[A-Za-z]")
-# An edge line holding a web address, a download or publishing stamp, a copyright or a volume and issue
-# is furniture even on a page alone...
+# An edge line holding a web address, a download or publishing stamp, a copyright, a volume and issue,
+# or a running head's marks (an author "et al.", a journal, proceedings, an arXiv id, a preprint or
+# manuscript notice) is furniture even on a page alone...
 _STAMP = re.compile(r"https?://|\bwww\.|\S@\S+\.\w|\bdoi\b|\u00a9|\bcopyright\b|\bdownload(ed)?\b|"
-                    r"\bpublished by\b|\ball rights reserved\b|\bvol(ume)?\.?\s*\d|\bissue\s*\d", re.IGNORECASE)
+                    r"\bpublished by\b|\ball rights reserved\b|\bvol(ume)?\.?\s*\d|\bissue\s*\d|"
+                    r"\bet al\.|\barxiv:|\bissn\b|\bpreprint\b|\bmanuscript\b|\bproceedings of\b|\bjournal of\b",
+                    re.IGNORECASE)
 # ...and so is one whose pieces are this many type sizes apart (left, centre and right parts).
 SPREAD = 3.0
 # Numbers alone in a margin, counting up the page, are line numbers when there are this many.
