@@ -219,6 +219,21 @@ def test_formulas_whose_pieces_stand_apart_like_cells_are_no_table(run_cli, tmp_
                    + "\n\n".join(["$$\\sum_{i=1}^{n} a =$$"] * 3) + "\n")
 
 
+def test_heading_levels_are_the_ranks_of_their_sizes_in_the_whole_document(run_cli, tmp_path):
+    doc = pymupdf.open()
+    for sizes in ((20, 16), (12,)):
+        page_ = doc.new_page()
+        for i, size in enumerate(sizes):
+            page_.insert_text((72, 100 + 80 * i), f"A heading set at {size} points", fontsize=size)
+            for j, line in enumerate(BODY):
+                page_.insert_text((72, 130 + 80 * i + 12 * j), line, fontsize=10)
+    doc.save(tmp_path / "h.pdf")
+    code, out, err = run_cli("ocr", tmp_path / "h.pdf", "--format", "markdown", "--text-layer", "only")
+    assert code == 0, err
+    assert [line for line in out.splitlines() if line.startswith("#")] == [
+        "# A heading set at 20 points", "## A heading set at 16 points", "### A heading set at 12 points"]
+
+
 def test_a_model_page_gets_the_markdown_prompt_and_its_answer_cleaned(run_cli, server, tmp_path):
     fenced = "<think>a heading, then a table</think>```markdown\n# Invoice 42\n\n| Item | Total |\n| --- | --- |\n| Tea | 4 |\n```"
     srv = server(lambda n: completion(fenced))

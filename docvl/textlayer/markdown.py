@@ -38,9 +38,10 @@ from .words import PageWords, Word
 EDGE = 0.12
 # ...set apart from the body by white at least this many of its own heights.
 EDGE_WHITE = 1.0
-# A line set this much larger than the page's body text is a heading: level 1, 2, else 3.
+# A line set this much larger than the page's body text is a heading; its level is the rank of its
+# size among the document's heading sizes (sizes within SAME_SIZE are one), bold ones of the body size
+# one level under the smallest.
 HEADING = 1.15
-H1, H2 = 1.6, 1.3
 # A heading has at most this many words.
 HEADING_WORDS = 30
 # A bold line is a heading when it stands alone and has at most this many words.
@@ -180,6 +181,7 @@ def document_markdown(pages: list[dict]) -> None:
         keys = {(b["edge"], _key(b["text"])) for b in page.get("blocks") or [] if b.get("edge")}
         for edge, key in keys:
             seen[edge][key] += 1
+    levels, bold = _heading_levels(pages)
     for page in pages:
         blocks = page.pop("blocks", None)
         if blocks is None:  # a model page: its answer is its Markdown; the prompt leaves furniture out
@@ -192,6 +194,8 @@ def document_markdown(pages: list[dict]) -> None:
                                   or _PAGE_NUMBER.match(b["text"])):
                 furniture.append(b["text"])
             else:
+                if b["kind"] == "heading" and "by" in b:
+                    b["md"] = "#" * (levels[b["size"]] if b["by"] == "size" else bold) + " " + _escape(b["text"])
                 kept.append(b)
         page["markdown"] = render(kept)
         page["furniture"] = furniture
@@ -277,16 +281,31 @@ def _body_size(lines: list[Line]) -> float:
     return count.most_common(1)[0][0] if count else 0.0
 
 
-def _heading_level(run: list[Line], body: float) -> int:
+def _heading(run: list[Line], body: float) -> str | None:
+    """"size" for a heading set larger than the body, "bold" for a short bold one, else None."""
     size = max(_size(line) for line in run)
     ratio = size / body if body else 1.0
     words = sum(len(line.words) for line in run)
     if ratio >= HEADING and words <= HEADING_WORDS:  # more is a paragraph set large (an abstract)
-        return 1 if ratio >= H1 else 2 if ratio >= H2 else 3
+        return "size"
     text = line_text(run[-1])[1]
     if all(_bold(line) for line in run) and words <= BOLD_WORDS and not text.endswith((".", ":", ",", ";")):
-        return 3
-    return 0
+        return "bold"
+    return None
+
+
+def _heading_levels(pages: list[dict]) -> tuple[dict[float, int], int]:
+    """The level of each heading size of the document (from its pages' blocks), and of its bold
+    headings of the body size (one under the smallest sized level)."""
+    sizes = sorted({b["size"] for page in pages for b in page.get("blocks") or []
+                    if b["kind"] == "heading" and b.get("by") == "size"}, reverse=True)
+    levels: dict[float, int] = {}
+    level, head = 0, None  # head: the largest size of the current level
+    for size in sizes:
+        if head is None or head > SAME_SIZE * size:
+            level, head = level + 1, size
+        levels[size] = min(level, 6)
+    return levels, min(level + 1, 6)
 
 
 def _list_start(line: Line) -> bool:
@@ -303,8 +322,8 @@ def _continues(run: list[Line], line: Line, body: float) -> bool:
     if line.y0 - prev.y1 > PARA_GAP * h:
         return False
     a, b = _size(prev), _size(line)
-    if max(a, b) > SAME_SIZE * min(a, b) or _bold(prev) != _bold(line) and (_heading_level([prev], body)
-                                                                              or _heading_level([line], body)):
+    if max(a, b) > SAME_SIZE * min(a, b) or _bold(prev) != _bold(line) and (_heading([prev], body)
+                                                                              or _heading([line], body)):
         return False
     if _list_start(line):
         return False
@@ -323,9 +342,10 @@ def _text_block(run: list[Line], body: float) -> dict:
     texts = [line_text(line)[1] for line in run]
     # double quotes set as two single ones (TeX's ``quote'') written as the one character they stand for
     text = _join(texts).replace("\u2018\u2018", "\u201c").replace("\u2019\u2019", "\u201d")
-    level = _heading_level(run, body)
-    if level and not _list_start(run[0]):
-        return {"kind": "heading", "md": "#" * level + " " + _escape(text), "text": text, "edge": None}
+    by = _heading(run, body)
+    if by and not _list_start(run[0]):  # its level (and Markdown) comes once the document is read
+        size = round(max(_size(line) for line in run), 1)
+        return {"kind": "heading", "md": "", "text": text, "edge": None, "size": size, "by": by}
     bullet, numbered = _BULLET.match(text), _NUMBERED.match(text)
     if _list_start(run[0]) and (bullet or numbered):
         md = f"- {_escape(bullet.group(1))}" if bullet else f"{numbered.group(1)}. {_escape(numbered.group(2))}"
