@@ -133,6 +133,20 @@ def test_furniture_is_kept_in_json_and_the_text_is_unchanged(run_cli, tmp_path):
     assert "markdown" not in json.loads(plain)["pages"][0]
 
 
+def one_page(path, texts: list[tuple[float, float, str, float]]):
+    """A one-page PDF with each (x, y, text, size) written in Helvetica."""
+    doc = pymupdf.open()
+    page_ = doc.new_page()
+    for x, y, text, size in texts:
+        page_.insert_text((x, y), text, fontsize=size)
+    doc.save(path)
+    return path
+
+
+def body_at(x: float, y: float, lines: list[str], size: float = 10) -> list[tuple[float, float, str, float]]:
+    return [(x, y + 12 * i, line, size) for i, line in enumerate(lines)]
+
+
 BODY = ["The body of the page is a paragraph of a few lines, set at the size most of the",
         "page's characters are set in, against which an edge line is small or is not."]
 
@@ -156,17 +170,11 @@ def test_on_a_page_alone_page_numbers_small_edge_lines_and_margin_stamps_are_fur
 
 
 def test_on_a_page_alone_stamps_spread_footers_and_a_page_number_after_short_text_are_furniture(run_cli, tmp_path):
-    doc = pymupdf.open()
-    page_ = doc.new_page()
-    page_.insert_text((72, 28), "Smith et al.: Reading documents", fontsize=10)
-    page_.insert_text((72, 40), "Examples Quarterly | www.example.org", fontsize=10)
-    page_.insert_text((72, 100), "A title set largest", fontsize=20)
-    for i, line in enumerate(BODY):
-        page_.insert_text((72, 140 + 12 * i), line, fontsize=10)
-    page_.insert_text((300, 300), "62", fontsize=10)  # the text ends high on the page
-    for x, piece in ((72, "Revision: 2.4"), (270, "P/N 119-036"), (470, "10 June 2026")):
-        page_.insert_text((x, 760), piece, fontsize=10)
-    doc.save(tmp_path / "one.pdf")
+    one_page(tmp_path / "one.pdf", [
+        (72, 28, "Smith et al.: Reading documents", 10), (72, 40, "Examples Quarterly | www.example.org", 10),
+        (72, 100, "A title set largest", 20), *body_at(72, 140, BODY),
+        (300, 300, "62", 10),  # the text ends high on the page
+        (72, 760, "Revision: 2.4", 10), (270, 760, "P/N 119-036", 10), (470, 760, "10 June 2026", 10)])
     code, out, err = run_cli("ocr", tmp_path / "one.pdf", "--markdown", "--text-layer", "only")
     [p] = valid(json.loads(out))["pages"]
     assert p["furniture"] == ["Smith et al.: Reading documents", "Examples Quarterly | www.example.org", "62",
@@ -186,13 +194,9 @@ def test_double_quotes_set_as_two_single_ones_are_written_as_one(run_cli, tmp_pa
 
 
 def test_line_numbers_in_the_margin_are_furniture(run_cli, tmp_path):
-    doc = pymupdf.open()
-    page_ = doc.new_page()
     lines = BODY * 3  # a draft's lines, numbered in the left margin
-    for i, line in enumerate(lines):
-        page_.insert_text((40, 100 + 12 * i), str(i + 1), fontsize=8)
-        page_.insert_text((72, 100 + 12 * i), line, fontsize=10)
-    doc.save(tmp_path / "n.pdf")
+    numbers = [str(i + 1) for i in range(len(lines))]
+    one_page(tmp_path / "n.pdf", [*body_at(40, 100, numbers, 8), *body_at(72, 100, lines)])
     code, out, err = run_cli("ocr", tmp_path / "n.pdf", "--markdown", "--text-layer", "only")
     [p] = valid(json.loads(out))["pages"]
     assert p["markdown"] == " ".join(lines)
@@ -274,23 +278,16 @@ def test_several_documents_through_out_dir_and_the_api(run_cli, tmp_path):
 def test_a_short_line_ending_a_sentence_ends_its_paragraph(run_cli, tmp_path):
     lines = ["The first paragraph runs across the whole width of the", "column and ends here.",
              "The second one starts on the next line, with no white", "between them at all, and ends too."]
-    doc = pymupdf.open()
-    page_ = doc.new_page()
-    for i, line in enumerate(lines):
-        page_.insert_text((72, 100 + 12 * i), line, fontsize=10)
-    doc.save(tmp_path / "p.pdf")
+    one_page(tmp_path / "p.pdf", body_at(72, 100, lines))
     code, out, err = run_cli("ocr", tmp_path / "p.pdf", "--format", "markdown", "--text-layer", "only")
     assert out == (f"{lines[0]} {lines[1]}\n\n{lines[2]} {lines[3]}\n")
 
 
 def test_a_numbered_list_keeps_its_wrapped_lines_and_markup_in_text_is_escaped(run_cli, tmp_path):
-    doc = pymupdf.open()
-    page_ = doc.new_page()
-    page_.insert_text((72, 100), "1. The first step of the procedure, long enough that it", fontsize=10)
-    page_.insert_text((86, 112), "wraps onto a second line under its text.", fontsize=10)
-    page_.insert_text((72, 124), "2) The second step.", fontsize=10)
-    page_.insert_text((72, 160), "# is the number sign, and -5% is a fall, not a list.", fontsize=10)
-    doc.save(tmp_path / "l.pdf")
+    one_page(tmp_path / "l.pdf", [(72, 100, "1. The first step of the procedure, long enough that it", 10),
+                                  (86, 112, "wraps onto a second line under its text.", 10),
+                                  (72, 124, "2) The second step.", 10),
+                                  (72, 160, "# is the number sign, and -5% is a fall, not a list.", 10)])
     code, out, err = run_cli("ocr", tmp_path / "l.pdf", "--format", "markdown", "--text-layer", "only")
     assert out == ("1. The first step of the procedure, long enough that it wraps onto a second line under its text.\n"
                    "2. The second step.\n\n\\# is the number sign, and -5% is a fall, not a list.\n")
