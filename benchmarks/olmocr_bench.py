@@ -171,7 +171,8 @@ def main() -> None:
     text_pages = [t for t in tests if (t["pdf"], t.get("page", 1)) not in scanned]
     results = {
         "sample": f"allenai/olmocr@{_commit(args.olmocr)} olmocr/bench/sample_data",
-        "math": "left out (--no-math)" if args.no_math else f"scored (KaTeX in {args.chromium or 'playwright Chromium'})",
+        "math": ("left out (--no-math)" if args.no_math
+                 else f"scored (KaTeX in {args.chromium or 'playwright Chromium'})"),
         "scanned_pages": sorted(f"{pdf}:{n}" for pdf, n in scanned),
         "summary": [line for line in run.stdout.split("Final Summary", 1)[-1].splitlines()
                     if line.strip() and not line.startswith("Cleaning up")],  # playwright's farewells

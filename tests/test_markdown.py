@@ -186,7 +186,8 @@ def test_double_quotes_set_as_two_single_ones_are_written_as_one(run_cli, tmp_pa
     doc = pymupdf.open()
     page_ = doc.new_page()
     page_.insert_font(fontname="text", fontbuffer=pymupdf.Font("helv").buffer)  # embedded: curly quotes too
-    page_.insert_text((72, 100), "The term \u2018\u2018responsibility\u2019\u2019 is vague.", fontsize=10, fontname="text")
+    page_.insert_text((72, 100), "The term \u2018\u2018responsibility\u2019\u2019 is vague.", fontsize=10,
+                      fontname="text")
     doc.save(tmp_path / "q.pdf")
     code, out, err = run_cli("ocr", tmp_path / "q.pdf", "--format", "markdown", "--text-layer", "only")
     assert code == 0, err
@@ -209,7 +210,8 @@ def test_formulas_whose_pieces_stand_apart_like_cells_are_no_table(run_cli, tmp_
     doc = pymupdf.open()
     page_ = doc.new_page()
     page_.insert_font(fontname="math", fontbuffer=pymupdf.Font("symbol").buffer)
-    page_.insert_text((72, 280), "The values of the graph are sums over its generating set, and they read:", fontsize=10)
+    page_.insert_text((72, 280), "The values of the graph are sums over its generating set, and they read:",
+                      fontsize=10)
     for x in (150, 260, 370):
         page_.insert_text((x + 2, 308), "n", fontsize=8, fontname="tiit")
         page_.insert_text((x, 322), "\u2211", fontsize=16, fontname="math")

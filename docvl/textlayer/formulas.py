@@ -73,7 +73,8 @@ def formulas(lines: list[Line]) -> list[tuple[int, list[Word], str]]:
     mains = [(i, seg) for i, seg in segments if _is_main(seg, body)]
     # a relation set small right under or over a formula's larger one is its limit (s in S under a sum)
     mains = [(i, seg) for i, seg in mains
-             if not any(_relation_size(seg) <= SCRIPT * _relation_size(other) and all(_near(w, other) for w in seg.words)
+             if not any(_relation_size(seg) <= SCRIPT * _relation_size(other)
+                        and all(_near(w, other) for w in seg.words)
                         for _, other in mains)]
     parts: list[list[Word]] = [[] for _ in mains]
     main_lines = {id(seg) for _, seg in mains}

@@ -211,7 +211,8 @@ def _underlined(cells: list[Cell | None], edges: list[float], rules: list[tuple[
                 continue
             first = sum(a + h / 2 >= e for e in edges)
             last = sum(b - h / 2 > e for e in edges)
-            if 1 <= first <= k and last >= k + cell.span - 1 and all(cells[j] is None for j in range(first, last + 1) if j != k):
+            if 1 <= first <= k and last >= k + cell.span - 1 and all(
+                    cells[j] is None for j in range(first, last + 1) if j != k):
                 cells[k] = None
                 cells[first] = cell
                 cell.span = last - first + 1
