@@ -31,6 +31,11 @@ class Word:
     pieces: tuple = ()
 
     @property
+    def type_size(self) -> float:
+        """Its font size, or one estimated from its box where the PDF gives none."""
+        return self.size or (self.y1 - self.y0) / 1.2
+
+    @property
     def cx(self) -> float:
         return (self.x0 + self.x1) / 2
 
@@ -102,28 +107,26 @@ def read_words(page) -> PageWords:
             horizontal = d.x > 0.99  # left to right as displayed
             parts: list[str] = []
             word: list[dict] = []
+            styles: list[tuple[int, tuple]] = []  # (index in word, style) where the word's span changes
 
             def flush():
                 if word:
-                    sizes = {c[1][0] for c in word}
+                    sizes = [style[0] for _, style in styles]
                     pieces = ()
-                    if len(sizes) > 1 and max(sizes) > SIZE_CHANGE * min(sizes):
-                        runs: list[list] = []
-                        for c in word:
-                            if runs and runs[-1][-1][1][0] == c[1][0]:
-                                runs[-1].append(c)
-                            else:
-                                runs.append([c])
-                        pieces = tuple(made(run) for run in runs)
-                    words.append(made(word, pieces))
+                    if max(sizes) > SIZE_CHANGE * min(sizes):  # runs of one size, as their own words
+                        cuts = [k for k, (_, style) in enumerate(styles) if not k or style[0] != sizes[k - 1]]
+                        bounds = [styles[k][0] for k in cuts] + [len(word)]
+                        pieces = tuple(made(word[a:b], styles[k][1]) for k, a, b in zip(cuts, bounds, bounds[1:]))
+                    words.append(made(word, styles[0][1], pieces))
                     word.clear()
+                    styles.clear()
 
-            def made(chars, pieces=()) -> Word:
+            def made(chars: list[dict], style: tuple, pieces: tuple = ()) -> Word:
                 # Plain min/max: PyMuPDF's Rect union costs ~20 us a character in Python.
-                boxes = [c["bbox"] for c, _ in chars]
+                boxes = [c["bbox"] for c in chars]
                 r = (min(b[0] for b in boxes), min(b[1] for b in boxes),
                      max(b[2] for b in boxes), max(b[3] for b in boxes))
-                return Word(*shown(r), "".join(c["c"] for c, _ in chars), horizontal, *chars[0][1], pieces)
+                return Word(*shown(r), "".join(c["c"] for c in chars), horizontal, *style, pieces)
 
             for span in line["spans"]:
                 text = "".join(c["c"] for c in span["chars"])
@@ -139,7 +142,9 @@ def read_words(page) -> PageWords:
                     if c["c"].isspace():
                         flush()
                     else:
-                        word.append((c, span_style))
+                        if not styles or styles[-1][1] is not span_style:
+                            styles.append((len(word), span_style))
+                        word.append(c)
             flush()
             text = "".join(parts).strip()
             if text:
