@@ -19,7 +19,6 @@ glyphs, and a formula whose glyphs the PDF maps to no Unicode reads as what it m
 from __future__ import annotations
 
 import re
-from collections import Counter
 from statistics import median
 
 from .lines import Line
@@ -64,12 +63,11 @@ _PROSE = re.compile(r"[A-Za-z]{4,}")
 _LABEL = re.compile(r"^(\d{1,4}[.)]|\(\w{1,3}\))$")
 
 
-def formulas(lines: list[Line]) -> list[tuple[int, list[Word], str]]:
+def formulas(lines: list[Line], body: float) -> list[tuple[int, list[Word], str]]:
     """The display formulas among a page's printed lines: (index of the line its relation is on, the
     words it is drawn with, its LaTeX), in the order of those lines. A printed line may hold a formula
     beside other text (a column of prose beside one of formulas): only the formula's words are its."""
     segments = [(i, Line(seg)) for i, line in enumerate(lines) for seg in _segments(line)]
-    body = _body_size(lines)
     mains = [(i, seg) for i, seg in segments if _is_main(seg, body)]
     # a relation set small right under or over a formula's larger one is its limit (s in S under a sum)
     mains = [(i, seg) for i, seg in mains
@@ -102,7 +100,7 @@ def _segments(line: Line) -> list[list[Word]]:
     segs = [[line.words[0]]]
     for w in line.words[1:]:
         prev = segs[-1][-1]
-        if w.x0 - prev.x1 >= APART * max(_size(w), _size(prev)):
+        if w.x0 - prev.x1 >= APART * max(w.type_size, prev.type_size):
             segs.append([w])
         else:
             segs[-1].append(w)
@@ -110,24 +108,11 @@ def _segments(line: Line) -> list[list[Word]]:
 
 
 def _relation_size(line: Line) -> float:
-    return max(_size(w) for w in line.words if any(c in RELATIONS for c in w.text))
-
-
-def _body_size(lines: list[Line]) -> float:
-    """The size most of the page's characters are set in."""
-    count: Counter = Counter()
-    for line in lines:
-        for w in line.words:
-            count[round(_size(w), 1)] += len(w.text)
-    return count.most_common(1)[0][0] if count else 0.0
+    return max(w.type_size for w in line.words if any(c in RELATIONS for c in w.text))
 
 
 def _visible(w: Word) -> bool:
     return bool(_INVISIBLE.sub("", w.text))
-
-
-def _size(w: Word) -> float:
-    return w.size or (w.y1 - w.y0)
 
 
 def _math_token(text: str) -> bool:
@@ -138,7 +123,7 @@ def _math_token(text: str) -> bool:
 def _is_main(line: Line, body: float) -> bool:
     """A relation at the size of the page's text (smaller, it is a limit: s in S under a sum), and math."""
     texts = [w.text for w in line.words]
-    return (any(_size(w) > SCRIPT * body and any(c in RELATIONS for c in w.text) for w in line.words)
+    return (any(w.type_size > SCRIPT * body and any(c in RELATIONS for c in w.text) for w in line.words)
             and all(map(_math_token, texts)))
 
 
@@ -161,7 +146,7 @@ def _expression(words: list[Word], axis: float, size: float) -> str:
     i = 0
     while i < len(words):
         w = words[i]
-        small = _size(w) <= SCRIPT * size
+        small = w.type_size <= SCRIPT * size
         if id(w) in limits:  # a big operator with its limits under and over it
             lims = limits[id(w)]
             under, over = [x for x in lims if x.cy > w.cy], [x for x in lims if x.cy <= w.cy]
@@ -185,7 +170,7 @@ def _expression(words: list[Word], axis: float, size: float) -> str:
         out.append(_tex(w))
         i += 1
         sup, sub = [], []
-        while i < len(words) and _size(words[i]) <= SCRIPT * size:
+        while i < len(words) and words[i].type_size <= SCRIPT * size:
             (sup if words[i].cy < w.cy else sub).append(words[i])
             i += 1
         if sub:
@@ -200,7 +185,7 @@ def _limits(words: list[Word], size: float) -> dict[int, list[Word]]:
     ops = [w for w in words if _INVISIBLE.sub("", w.text) in BIG_OPERATORS]
     out: dict[int, list[Word]] = {}
     for x in words:
-        if x in ops or _size(x) > SCRIPT * size:
+        if x in ops or x.type_size > SCRIPT * size:
             continue
         over = [op for op in ops if op.x0 <= x.cx <= op.x1 and (x.y1 <= op.cy or x.y0 >= op.cy)]
         if over:
@@ -222,8 +207,8 @@ def _stack(words: list[Word], axis: float, size: float, i: int) -> tuple[list[Wo
 
 def _part(words: list[Word], size: float) -> str:
     """A numerator, denominator or script: its own axis is the centre of its largest words."""
-    big = max(_size(w) for w in words)
-    axis = median(w.cy for w in words if _size(w) > SCRIPT * big)
+    big = max(w.type_size for w in words)
+    axis = median(w.cy for w in words if w.type_size > SCRIPT * big)
     return _expression(words, axis, big)
 
 

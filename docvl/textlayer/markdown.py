@@ -86,13 +86,12 @@ def page_blocks(page, words: PageWords, number: int) -> list[dict]:
         gone = {id(w) for w in numbers}
         words = replace(words, words=[w for w in words.words if id(w) not in gone])
     lines = reading_groups(text)
-    tables = page_tables(page, words, number, spans=True) if lines else []
-    found = formulas(lines)
-    in_formula = {id(w) for _, words_, _ in found for w in words_}
-    tables = [t for t in tables if not _formula_table(t, lines, in_formula)]
-    height = page.rect.height
-    edges = _edges(lines, height)
+    edges = _edges(lines, page.rect.height)
     body = _body_size([line for i, line in enumerate(lines) if i not in edges])
+    found = formulas(lines, body)
+    in_formula = {id(w) for _, words_, _ in found for w in words_}
+    tables = page_tables(page, words, number, spans=True) if lines else []
+    tables = [t for t in tables if not _formula_table(t, lines, in_formula)]
     largest = max((_size(line) for line in lines), default=0.0)
     blocks: list[dict] = []
     placed: set[int] = set()
@@ -277,7 +276,7 @@ def _body_size(lines: list[Line]) -> float:
     count: Counter = Counter()
     for line in lines:
         for w in line.words:
-            count[round(w.size or line.height, 1)] += len(w.text)
+            count[round(w.type_size, 1)] += len(w.text)
     return count.most_common(1)[0][0] if count else 0.0
 
 

@@ -180,19 +180,15 @@ def _own_baselines(pairs: list[tuple[list[Word], list[Word]]]) -> bool:
     none has words on both sides)."""
     apart = 0
     for a, b in pairs:
-        size = min(_size(a[0]), _size(b[0]))
+        size = min(a[0].type_size, b[0].type_size)
         apart += abs(median(map(_baseline, a)) - median(map(_baseline, b))) > BASELINE * size
     return 2 * apart > len(pairs) or not pairs
-
-
-def _size(w: Word) -> float:
-    return w.size or (w.y1 - w.y0) / 1.2
 
 
 def _baseline(w: Word) -> float:
     """A word's baseline, from its box's bottom less a typical descender (words of several sizes on
     one baseline have boxes ending at different depths)."""
-    return w.y1 - DESCENT * _size(w)
+    return w.y1 - DESCENT * w.type_size
 
 
 def _phrases(words: list[Word], gap: float) -> list[list[Word]]:
