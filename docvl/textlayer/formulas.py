@@ -53,9 +53,8 @@ _GREEK = ("alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu
           "varsigma sigma tau upsilon varphi chi psi omega").split()
 _LATEX.update({chr(0x3B1 + i): "\\" + name for i, name in enumerate(_GREEK) if name != "omicron"})
 _LATEX.update({chr(0x391 + i): "\\" + name.capitalize() for i, name in enumerate(_GREEK)
-               if name in ("gamma", "delta", "theta", "lambda", "xi", "pi", "sigma", "upsilon", "phi", "psi", "omega")})
-_LATEX.update({"\u03d5": r"\phi", "\u03b5": r"\varepsilon", "\u03f5": r"\epsilon", "\u03c6": r"\varphi",
-               "\u03a6": r"\Phi"})
+               if name in ("gamma", "delta", "theta", "lambda", "xi", "pi", "sigma", "upsilon", "psi", "omega")})
+_LATEX.update({"\u03d5": r"\phi", "\u03f5": r"\epsilon", "\u03a6": r"\Phi"})  # the variants Unicode adds
 _FUNCTIONS = {"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "lim", "max", "min", "sup",
               "inf", "det", "arg", "deg", "dim", "ker", "mod", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan"}
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")

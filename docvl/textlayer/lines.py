@@ -61,8 +61,9 @@ def group_lines(words: list[Word]) -> list[Line]:
     heights = sorted(w.y1 - w.y0 for w in words)
     tall = DROP_CAP * heights[len(heights) // 2] if heights else 0.0
     drops = [w for w in words if len(w.text) == 1 and w.text.isalpha() and w.y1 - w.y0 >= tall]
+    dropped = {id(w) for w in drops}
     lines: list[Line] = []
-    for w in sorted((w for w in words if w not in drops), key=lambda w: (w.cy, w.x0)):
+    for w in sorted((w for w in words if id(w) not in dropped), key=lambda w: (w.cy, w.x0)):
         for line in reversed(lines[-3:]):
             overlap = min(line.y1, w.y1) - max(line.y0, w.y0)
             if overlap >= 0.5 * min(line.height, w.y1 - w.y0) and not any(_stacked(w, o) for o in line.words):
@@ -71,8 +72,8 @@ def group_lines(words: list[Word]) -> list[Line]:
         else:
             lines.append(Line([w]))
     for w in drops:  # the letter joins the word it begins, which keeps its line's height
-        beside = [(line, o) for line in lines for o in line.words
-                  if w.y0 - 0.5 * line.height <= line.y0 < w.y1 - 0.5 * line.height and 0 <= o.x0 - w.x1 <= w.y1 - w.y0]
+        beside = [(line, o) for line in lines if w.y0 - 0.5 * line.height <= line.y0 < w.y1 - 0.5 * line.height
+                  for o in line.words if 0 <= o.x0 - w.x1 <= w.y1 - w.y0]
         if beside:
             line, o = min(beside, key=lambda pair: (pair[0].y0, pair[1].x0))
             line.words[line.words.index(o)] = replace(o, x0=w.x0, text=w.text + o.text)
@@ -133,3 +134,8 @@ def is_year(text: str) -> bool:
 def is_value(text: str) -> bool:
     """A number that is a table's value, not a label (a year heads a column)."""
     return is_number(text) and not is_year(text)
+
+
+def has_value(line: Line) -> bool:
+    """Whether one of the line's phrases is a value standing alone (a body row, not a header)."""
+    return any(is_value(" ".join(w.text for w in p)) for p in phrases(line))

@@ -158,8 +158,9 @@ def _line_numbers(words: list[Word]) -> tuple[list[Word], list[Word]]:
     """(the line numbers in a margin, top to bottom; the other words). Line numbers are numbers alone
     in the white left or right of all the other text, at least LINE_NUMBERS of them, counting up the
     page (a draft's, a court filing's, a review copy's)."""
-    digits = [w for w in words if w.text.isdigit() and len(w.text) <= 4]
-    rest = [w for w in words if not (w.text.isdigit() and len(w.text) <= 4)]
+    digits, rest = [], []
+    for w in words:
+        (digits if w.text.isdigit() and len(w.text) <= 4 else rest).append(w)
     if len(digits) < LINE_NUMBERS or not rest:
         return [], words
     left, right = min(w.x0 for w in rest), max(w.x1 for w in rest)

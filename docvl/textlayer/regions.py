@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
-from .lines import Line, group_lines, is_number, is_value, phrases
+from .lines import Line, group_lines, has_value, is_number, phrases
 from .words import Word
 
 # A ruling counts when it runs along this share of the table's width (rows) or height (columns).
@@ -136,7 +136,7 @@ def _take_header(grid: Region, words: list[Word], lines: list[Line], height: flo
     """Whether `grid`, whose first line holds values (a body row: what its rulings or shading box is
     only the body), took the header lines right above it among the free `lines`."""
     body = group_lines([w for w in words if grid.holds(w)])
-    if not body or not any(is_value(" ".join(w.text for w in p)) for p in phrases(body[0])):
+    if not body or not has_value(body[0]):
         return False
     x0, y0, x1, y1 = grid.box
     head = _header_above(x0, x1, y0, [line for line in lines if line.cy < y0], height)
@@ -432,7 +432,7 @@ def _header_above(x0: float, x1: float, top: float, lines: list[Line], height: f
 def _header_line(line: Line, x0: float, x1: float, height: float) -> bool:
     """Whether `line` may head columns spanning x0..x1: short phrases, no value, within the columns'
     extent, and not one phrase at their left edge (a caption, a paragraph's line)."""
-    values = any(is_value(" ".join(w.text for w in p)) for p in phrases(line))
+    values = has_value(line)
     cells = len(_cells(line))
     return not (len(line.words) > MAX_HEADER_WORDS * cells or line.x0 < x0 - height or line.x1 > x1 + height
                 or values or (cells < 2 and line.x0 <= x0 + height))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pymupdf
 
-from .lines import Line, group_lines, is_number, is_value, phrases
+from .lines import Line, group_lines, has_value, is_number, is_value, phrases
 from .regions import Region, chart_strokes, crossings_allowed, find_regions, is_chart, numeric_blocks, open_gaps
 from .words import PageWords, Word, read_words
 
@@ -64,8 +64,7 @@ def header_lines(lines: list[Line]) -> int:
     """Lines above the first one with a number standing alone in it (a year is a label), when that is
     not past half of the table: a header's labels over numeric columns."""
     for i, line in enumerate(lines[: (len(lines) + 1) // 2]):
-        cells = [" ".join(w.text for w in p) for p in phrases(line)]
-        if any(is_value(c) for c in cells):
+        if has_value(line):
             return i
     return 0
 
@@ -153,7 +152,8 @@ def build_rows(words: list[Word], region: Region) -> tuple[list[list[Cell | None
 
 def _rows(lines: list[Line], edges: list[float], region: Region) -> tuple[list[list[Cell | None]], list[float]]:
     # any rule between two lines parts them, a partial one too (the rule under a column's label)
-    ruled_rows = [y for y in [*region.rows, *(r[2] for r in region.rules)] if region.box[1] + 1 < y < region.box[3] - 1]
+    ruled_rows = [y for y in [*region.rows, *(r[2] for r in region.rules)]
+                  if region.box[1] + 1 < y < region.box[3] - 1]
     head = header_lines(lines)
     body_top = lines[head].y0 if head else -1.0
     rows: list[list[Cell | None]] = []
