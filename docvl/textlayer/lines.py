@@ -63,14 +63,20 @@ def group_lines(words: list[Word]) -> list[Line]:
     drops = [w for w in words if len(w.text) == 1 and w.text.isalpha() and w.y1 - w.y0 >= tall]
     dropped = {id(w) for w in drops}
     lines: list[Line] = []
+    extents: list[list[float]] = []  # [x0, y0, x1, y1] of each line, kept as words join it
     for w in sorted((w for w in words if id(w) not in dropped), key=lambda w: (w.cy, w.x0)):
-        for line in reversed(lines[-3:]):
-            overlap = min(line.y1, w.y1) - max(line.y0, w.y0)
-            if overlap >= 0.5 * min(line.height, w.y1 - w.y0) and not any(_stacked(w, o) for o in line.words):
-                line.words.append(w)
+        h = w.y1 - w.y0
+        for k in range(len(lines) - 1, max(len(lines) - 4, -1), -1):  # the last three lines
+            x0, y0, x1, y1 = e = extents[k]
+            overlap = min(y1, w.y1) - max(y0, w.y0)
+            if overlap >= 0.5 * min(y1 - y0, h) and not (
+                    w.x0 < x1 and w.x1 > x0 and any(_stacked(w, o) for o in lines[k].words)):
+                lines[k].words.append(w)
+                e[:] = min(x0, w.x0), min(y0, w.y0), max(x1, w.x1), max(y1, w.y1)
                 break
         else:
             lines.append(Line([w]))
+            extents.append([w.x0, w.y0, w.x1, w.y1])
     for w in drops:  # the letter joins the word it begins, which keeps its line's height
         beside = [(line, o) for line in lines if w.y0 - 0.5 * line.height <= line.y0 < w.y1 - 0.5 * line.height
                   for o in line.words if 0 <= o.x0 - w.x1 <= w.y1 - w.y0]
